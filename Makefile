@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv validate bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -U pip
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)  ## solve the baseline scenario of the bundled sample trust and print the summary
+	$(VENV)/bin/prioritiser run scenarios/baseline.yaml
+
+validate: $(STAMP)
+	$(VENV)/bin/prioritiser validate scenarios/baseline.yaml
+
+test: $(STAMP)  ## every test
+	$(PY) -m pytest -q --timeout=600 $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## performance benchmarks (minutes); writes benchmarks/results and docs/performance.md
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

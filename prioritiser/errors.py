@@ -1,0 +1,35 @@
+"""Input problems: every one names where it is, so a user can go straight to the cell."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Issue:
+    severity: str  # "error" or "warning"
+    where: str  # file, "file, sheet" or "scenario.yaml"
+    message: str
+    row: int | None = None  # the row number as the user sees it (header is row 1)
+    column: str | None = None  # column name, or the key path in a scenario file
+
+    def __str__(self) -> str:
+        place = self.where
+        if self.row is not None:
+            place += f", row {self.row}"
+        if self.column:
+            place += f", column {self.column}" if self.row is not None or not self.where.endswith((".yaml", ".yml")) \
+                else f", key {self.column}"
+        return f"{self.severity.upper()}: {place}: {self.message}"
+
+
+class InputError(Exception):
+    """The input has errors; `issues` lists every one (warnings too)."""
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = list(issues)
+        errors = [i for i in self.issues if i.severity == "error"]
+        super().__init__(f"{len(errors)} error(s) in the input:\n" + "\n".join(str(i) for i in errors))
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]

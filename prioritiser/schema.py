@@ -1,0 +1,129 @@
+"""Every input column of format v1, declared once.
+
+Validation reads these declarations to coerce and check cells, `docs/format.md` is checked
+against them by a test, and the dashboard uses the `meaning` strings as help text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REQUIRED = object()  # sentinel default: the column must be present and every cell filled
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # id, ref, resource, text, integer, number, money, bool, period, offset, choice
+    default: object = None  # None = blank allowed and means "none"
+    unit: str = ""
+    meaning: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    required: bool
+    index: str | None
+    columns: tuple[Column, ...]
+    meaning: str
+    pattern_columns: tuple[Column, ...] = ()  # e.g. score_<objective>: name is a prefix
+
+    def column(self, name: str) -> Column | None:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        for col in self.pattern_columns:
+            if name.startswith(col.name):
+                return col
+        return None
+
+
+ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+DEPENDENCY_TYPES = ("finish_to_start", "start_to_start", "requires", "excludes")
+
+INITIATIVES = Table(
+    "initiatives", True, "initiative",
+    (
+        Column("id", "id", REQUIRED, meaning="unique id: letters, digits, -, _, ."),
+        Column("name", "text", "", meaning="display name (defaults to the id)"),
+        Column("directorate", "text", "", meaning="owning directorate"),
+        Column("category", "text", "", meaning="e.g. clinical, infrastructure, cyber, compliance"),
+        Column("duration", "integer", REQUIRED, "periods", "build periods before go-live", minimum=1),
+        Column("earliest_start", "period", None, "period label", "first period it may start (default: first period)"),
+        Column("latest_finish", "period", None, "period label", "if selected, its last build period is at or before this"),
+        Column("mandatory", "bool", False, meaning="must be selected (regulatory, keep-the-lights-on, cyber)"),
+        Column("capital_cost", "money", 0.0, "£", "total capital, spread evenly over the build periods", minimum=0),
+        Column("revenue_cost", "money", 0.0, "£", "total revenue spend during build, spread evenly", minimum=0),
+        Column("running_cost", "money", 0.0, "£ per period", "revenue cost per period from go-live to the horizon's end", minimum=0),
+        Column("benefit", "money", 0.0, "£ per period", "monetised benefit per period after go-live", minimum=0),
+        Column("revenue", "money", 0.0, "£ per period", "new income per period after go-live", minimum=0),
+        Column("ramp", "integer", 0, "periods", "the k-th period after go-live earns min(1, (k+1)/(ramp+1)) of full benefit and revenue", minimum=0),
+    ),
+    "one row per candidate initiative",
+    pattern_columns=(Column("score_", "number", 0.0, "0-5", "strategic alignment with an objective, e.g. score_trust", minimum=0, maximum=5),),
+)
+
+RESOURCES = Table(
+    "resources", False, "resource",
+    (
+        Column("resource", "id", REQUIRED, meaning="e.g. developer, clinical_time, trainer"),
+        Column("kind", "choice", "staff", meaning="money or staff", choices=("money", "staff")),
+        Column("external_cost", "money", 0.0, "£ per unit per period", "cost of buying one extra unit from outside for one period; charged to revenue", minimum=0),
+        Column("external_max", "number", 0.0, "units per period", "most units per period that may be bought (0 = none); applies to staff limits given per period", minimum=0),
+    ),
+    "resources other than capital and revenue, which always exist as money",
+)
+
+DEMANDS = Table(
+    "demands", False, None,
+    (
+        Column("initiative", "ref", REQUIRED, meaning="initiative id"),
+        Column("resource", "resource", REQUIRED, meaning="resource name"),
+        Column("offset", "offset", REQUIRED, meaning="k >= 0 (the period start+k), build (every build period) or run (every period from go-live)"),
+        Column("amount", "number", REQUIRED, "units per period", "demand per period", minimum=0),
+    ),
+    "per-period demand of any resource",
+)
+
+CAPACITY = Table(
+    "capacity", True, None,
+    (
+        Column("resource", "resource", REQUIRED, meaning="resource name"),
+        Column("period", "period", REQUIRED, "period or financial-year label", "the period, or the financial year for a total over it"),
+        Column("amount", "number", REQUIRED, "units", "the limit for that period, or for that year's total", minimum=0),
+    ),
+    "limits per period or per financial year; each row is a limit of its own",
+)
+
+DEPENDENCIES = Table(
+    "dependencies", False, None,
+    (
+        Column("predecessor", "ref", REQUIRED, meaning="initiative id"),
+        Column("successor", "ref", REQUIRED, meaning="initiative id"),
+        Column("type", "choice", "finish_to_start", meaning="finish_to_start, start_to_start, requires or excludes", choices=DEPENDENCY_TYPES),
+        Column("lag", "integer", 0, "periods", "minimum gap in periods", minimum=0),
+    ),
+    "links between initiatives",
+)
+
+FUNDING = Table(
+    "funding", False, None,
+    (
+        Column("source", "text", REQUIRED, meaning="e.g. central-digital-fund"),
+        Column("resource", "resource", REQUIRED, meaning="the money resource the funding lands in"),
+        Column("period", "period", REQUIRED, "period or financial-year label", "when it lands; must match a capacity row"),
+        Column("amount", "money", REQUIRED, "£", "amount released", minimum=0),
+        Column("milestone", "ref", None, meaning="if given, lands only if this initiative has gone live by the first period of `period`"),
+    ),
+    "central money released on milestones",
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (INITIATIVES, RESOURCES, DEMANDS, CAPACITY, DEPENDENCIES, FUNDING)}
+MONEY_RESOURCES = ("capital", "revenue")

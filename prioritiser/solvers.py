@@ -1,0 +1,205 @@
+"""The only seam to solvers: a Model's arrays in, a SolveOutcome out.
+
+HiGHS is driven through highspy directly (the arrays are handed over as they are, which is what
+makes building and loading a 2,000-initiative model take well under a second); CBC through PuLP's
+bundled binary. Neither solver's own status is passed on as it is: `optimal` needs a proven gap
+within the tolerance, a plan stopped by a limit is `feasible` with its gap, and the wall clock is
+enforced here as well as by the solver.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from .model import Model
+
+
+class Status(str, Enum):
+    OPTIMAL = "optimal"  # proven within the gap tolerance
+    FEASIBLE = "feasible"  # a plan, stopped before proving it (gap reported)
+    INFEASIBLE = "infeasible"  # proven: no plan meets every rule
+    ERROR = "error"  # no plan: solver failure, time limit without a plan, or a plan the checker rejected
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class SolveOutcome:
+    status: Status
+    x: np.ndarray | None  # column values, or None without a plan
+    bound: float | None  # best proven bound on the objective (maximisation)
+    seconds: float
+    solver: str
+    version: str
+    message: str = ""
+    first_plan_seconds: float | None = None
+
+
+GRACE_SECONDS = 2.0  # beyond the solver's own time limit before we cancel it ourselves
+
+
+def _empty_model(model: Model, t0: float, name: str) -> SolveOutcome:
+    ok = bool(np.all(model.row_lo <= 1e-9) and np.all(model.row_hi >= -1e-9))
+    return SolveOutcome(Status.OPTIMAL if ok else Status.INFEASIBLE, np.zeros(0) if ok else None,
+                        0.0 if ok else None, time.perf_counter() - t0, name, "",
+                        "" if ok else "a required initiative has no start in its window")
+
+
+def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray | None = None,
+                threads: int | None = None) -> SolveOutcome:
+    import highspy
+
+    t0 = time.perf_counter()
+    h = highspy.Highs()
+    version = f"HiGHS {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+    if model.n_cols == 0:
+        out = _empty_model(model, t0, "highs")
+        out.version = version
+        return out
+    h.setOptionValue("output_flag", False)
+    inf = highspy.kHighsInf
+    A = model.A.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.n_cols
+    lp.num_row_ = A.shape[0]
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = model.c
+    lp.col_lower_ = np.zeros(model.n_cols)
+    lp.col_upper_ = model.col_hi
+    lp.row_lower_ = np.where(np.isfinite(model.row_lo), model.row_lo, -inf)
+    lp.row_upper_ = np.where(np.isfinite(model.row_hi), model.row_hi, inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = model.n_cols
+    lp.a_matrix_.num_row_ = A.shape[0]
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
+                       for b in model.integer]
+    h.passModel(lp)
+    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_rel_gap", float(gap))
+    h.setOptionValue("mip_abs_gap", 1e-6)
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(map(float, start))
+        sol.value_valid = True
+        h.setSolution(sol)
+
+    first_plan = [None]
+
+    def on_improving(e):  # records time to first plan; HiGHS calls back on every new incumbent
+        if first_plan[0] is None:
+            first_plan[0] = time.perf_counter() - t0
+    try:
+        h.cbMipImprovingSolution.subscribe(on_improving)
+    except Exception:  # callbacks are an optimisation of reporting only
+        pass
+    timer = threading.Timer(float(time_limit) + GRACE_SECONDS, h.cancelSolve)
+    timer.daemon = True
+    timer.start()
+    try:
+        h.solve()
+    finally:
+        timer.cancel()
+    seconds = time.perf_counter() - t0
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    S = highspy.HighsModelStatus
+    has_plan = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    x = np.asarray(h.getSolution().col_value, dtype=float) if has_plan else None
+    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    if start is not None and first_plan[0] is None and has_plan:
+        first_plan[0] = 0.0  # the start itself was the first plan
+    if ms == S.kInfeasible:
+        return SolveOutcome(Status.INFEASIBLE, None, None, seconds, "highs", version, "proven infeasible")
+    if ms == S.kOptimal and has_plan:
+        return SolveOutcome(Status.OPTIMAL, x, bound, seconds, "highs", version, "", first_plan[0])
+    if has_plan:
+        why = {S.kTimeLimit: "time limit reached", S.kInterrupt: "stopped at the time limit",
+               S.kHighsInterrupt: "stopped at the time limit"}.get(ms, f"solver stopped ({h.modelStatusToString(ms)})")
+        return SolveOutcome(Status.FEASIBLE, x, bound, seconds, "highs", version, why, first_plan[0])
+    if ms in (S.kTimeLimit, S.kInterrupt, S.kHighsInterrupt):
+        return SolveOutcome(Status.ERROR, None, bound, seconds, "highs", version, "time limit reached with no plan")
+    return SolveOutcome(Status.ERROR, None, None, seconds, "highs", version,
+                        f"solver failed: {h.modelStatusToString(ms)}")
+
+
+_CBC_BOUND = re.compile(r"^(?:Lower|Upper) bound:\s*(-?[\d.eE+-]+)", re.M)
+
+
+def solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | None = None,
+              threads: int | None = None) -> SolveOutcome:
+    import pulp
+
+    t0 = time.perf_counter()
+    if model.n_cols == 0:
+        return _empty_model(model, t0, "cbc")
+    prob = pulp.LpProblem("portfolio", pulp.LpMaximize)
+    v = [pulp.LpVariable(f"v{j}", 0, float(model.col_hi[j]),
+                         pulp.LpInteger if model.integer[j] else pulp.LpContinuous) for j in range(model.n_cols)]
+    prob += pulp.LpAffineExpression([(v[j], float(cj)) for j, cj in enumerate(model.c) if cj != 0])
+    A = model.A
+    for r in range(A.shape[0]):
+        idx = A.indices[A.indptr[r]:A.indptr[r + 1]]
+        val = A.data[A.indptr[r]:A.indptr[r + 1]]
+        expr = pulp.LpAffineExpression([(v[j], float(a)) for j, a in zip(idx, val)])
+        lo, hi = model.row_lo[r], model.row_hi[r]
+        if lo == hi:
+            prob += expr == float(hi), f"r{r}"
+        else:
+            if np.isfinite(hi):
+                prob += expr <= float(hi), f"r{r}u"
+            if np.isfinite(lo):
+                prob += expr >= float(lo), f"r{r}l"
+    if start is not None:
+        for var, val in zip(v, start):
+            var.setInitialValue(float(val))
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "cbc.log")
+        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit), gapRel=float(gap),
+                                   warmStart=start is not None, logPath=log, threads=threads)
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError as exc:
+            return SolveOutcome(Status.ERROR, None, None, time.perf_counter() - t0, "cbc", "CBC (PuLP)",
+                                f"solver failed: {exc}")
+        text = open(log).read() if os.path.exists(log) else ""
+    seconds = time.perf_counter() - t0
+    version = "CBC " + (re.search(r"Version:\s*(\S+)", text).group(1) if re.search(r"Version:\s*(\S+)", text) else "")
+    stopped = "Stopped on time" in text or "Stopped on iterations" in text or seconds >= time_limit
+    # PuLP reports status Optimal (1) after a time limit; sol_status tells what it really is.
+    x = np.array([var.varValue if var.varValue is not None else 0.0 for var in v])
+    if prob.status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible:
+        return SolveOutcome(Status.INFEASIBLE, None, None, seconds, "cbc", version, "proven infeasible")
+    bound = None
+    m = _CBC_BOUND.search(text)
+    if m:
+        bound = abs(float(m.group(1))) * (1 if np.dot(model.c, x) >= 0 else -1)
+    if prob.sol_status == pulp.LpSolutionOptimal and not stopped and "Result - Optimal" in text:
+        return SolveOutcome(Status.OPTIMAL, x, None, seconds, "cbc", version)
+    if prob.sol_status in (pulp.LpSolutionIntegerFeasible, pulp.LpSolutionOptimal):
+        return SolveOutcome(Status.FEASIBLE, x, bound, seconds, "cbc", version,
+                            "time limit reached" if stopped else "solver stopped before proving optimality")
+    if stopped:
+        return SolveOutcome(Status.ERROR, None, None, seconds, "cbc", version, "time limit reached with no plan")
+    return SolveOutcome(Status.ERROR, None, None, seconds, "cbc", version,
+                        f"solver failed: {pulp.LpStatus.get(prob.status, prob.status)}")
+
+
+SOLVERS = {"highs": solve_highs, "cbc": solve_cbc}
+
+
+def solve(model: Model, name: str, time_limit: float, gap: float, start: np.ndarray | None = None,
+          threads: int | None = None) -> SolveOutcome:
+    return SOLVERS[name](model, time_limit, gap, start, threads)
