@@ -117,7 +117,7 @@ def usage_table(model: Model, v: np.ndarray | None) -> pd.DataFrame:
     if len(p.funding):
         x = v[:model.n_x]
         for _, f in p.funding.iterrows():
-            if f["milestone"] is None:
+            if not isinstance(f["milestone"], str):
                 landed[f["capacity_row"]] += f["amount"]
             else:
                 i = p.ids.get_loc(f["milestone"])

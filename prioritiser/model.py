@@ -266,7 +266,8 @@ def build_model(p: Portfolio) -> Model:
         o2, c2 = _ranges(col_offset[pv][row_dep], col_offset[pv][row_dep] + upto)
         A = sp.csr_matrix((np.concatenate([np.ones(len(c1)), -np.ones(len(c2))]),
                            (np.concatenate([o1, o2]), np.concatenate([c1, c2]))), shape=(len(row_dep), n_cols))
-        labels = [f"{dep.at[timed[d], 'type']} {ids[pred[timed[d]]]} -> {ids[succ[timed[d]]]}" for d in row_dep]
+        dep_labels = np.array([f"{typ[d]} {ids[pred[d]]} -> {ids[succ[d]]}" for d in timed], dtype=object)
+        labels = dep_labels[row_dep].tolist()
         rows("precedence", A, np.full(len(row_dep), -INF), np.zeros(len(row_dep)), labels)
     req = np.flatnonzero(typ == "requires")
     if len(req):

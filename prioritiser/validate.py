@@ -392,7 +392,8 @@ def build_portfolio(scenario: Scenario) -> Portfolio:
                              "amount": cap["amount"].astype(float)}).reset_index(drop=True)
     funding = pd.DataFrame({"source": fund["source"], "resource": fund["resource"], "period": fund["period"],
                             "amount": fund["amount"].astype(float),
-                            "milestone": [m if m else None for m in fund["milestone"]],
+                            "milestone": pd.Series([m if m else None for m in fund["milestone"]], dtype=object,
+                                                       index=fund.index),
                             "capacity_row": capacity_row, "milestone_period": milestone_period}).reset_index(drop=True)
     dependencies = pd.DataFrame({"predecessor": dep["predecessor"], "successor": dep["successor"],
                                  "type": dep["type"], "lag": dep["lag"].astype(int)}).reset_index(drop=True)

@@ -1,0 +1,651 @@
+"""Independent plan checker.
+
+Re-checks any plan (a start period per selected initiative, plus optional external
+purchases) against a validated ``Portfolio`` and re-scores it, straight from the data
+contract (format v1, "The objective").  It deliberately shares no code with the
+optimisation model: it only reads the Portfolio's tables, so that a bug in the model,
+its matrices or the solver shows up as a disagreement here.
+
+Public API::
+
+    report = check_plan(portfolio, starts, external=None, tol=1e-6)
+    report.ok, report.violations, report.objective, report.components, ...
+
+``PlanChecker(portfolio)`` does the per-portfolio preparation once and can check many
+plans of the same portfolio (the brute-force optimiser in the tests uses it).
+
+Rules, as read from the spec:
+
+* a plan selects an initiative by giving it a start period index; ``None`` (or a
+  missing key) means not selected;
+* a start must be an integer in ``[earliest_start, T-1]``, and when ``latest_finish``
+  is set, ``start + duration - 1 <= latest_finish``;
+* an initiative started at ``s`` with duration ``d`` is in build in ``s .. s+d-1`` and
+  goes live at ``g = s+d``; only periods ``0 .. T-1`` count;
+* capacity row: the sum of use over its periods <= amount + funding that lands on it
+  (+ the external purchase e[r,p] for a one-period row of a staff resource, when
+  external purchases are allowed);
+* external purchases are charged to ``revenue`` at ``external_cost`` per unit in the
+  period of purchase, and count in the objective as PV external.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import pandas as pd
+
+COMPONENTS = ("pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost", "pv_external")
+PER_INITIATIVE_COLUMNS = ("pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost")
+DEFAULT_WEIGHTS = {"benefit": 1.0, "revenue": 1.0, "in_year_revenue": 0.0, "alignment": 0.0, "cost": 1.0}
+DEPENDENCY_TYPES = ("finish_to_start", "start_to_start", "requires", "excludes")
+
+
+@dataclass
+class CheckReport:
+    ok: bool
+    violations: list[str]
+    objective: float
+    components: dict[str, float]
+    per_initiative: pd.DataFrame
+    usage: pd.DataFrame
+    external: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:  # pragma: no cover - convenience only
+        head = f"ok={self.ok} objective={self.objective:,.2f}"
+        if not self.violations:
+            return head
+        return head + "\n" + "\n".join("  - " + v for v in self.violations)
+
+
+# ----------------------------------------------------------------------------------------
+# small helpers
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(value: Any, default: float = 0.0) -> float:
+    if _is_missing(value):
+        return default
+    return float(value)
+
+
+def _fmt(x: float, money: bool) -> str:
+    text = f"{x:,.2f}".rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return ("£" + text) if money else text
+
+
+def _fmt_pair(a: float, b: float, money: bool) -> tuple[str, str]:
+    """Format two numbers so that they visibly differ when they do."""
+    fa, fb = _fmt(a, money), _fmt(b, money)
+    if fa == fb and a != b:
+        fa, fb = f"{a:,.6f}", f"{b:,.6f}"
+        if money:
+            fa, fb = "£" + fa, "£" + fb
+    return fa, fb
+
+
+def _as_int_start(value: Any) -> tuple[Optional[int], Optional[str]]:
+    """Interpret a start value: (int or None, problem text or None)."""
+    if isinstance(value, (bool, np.bool_)):
+        return None, f"start {value!r} is not a period index"
+    if isinstance(value, (int, np.integer)):
+        return int(value), None
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return int(value), f"start {value!r} is a float, not an integer period index"
+    return None, f"start {value!r} is not an integer period index"
+
+
+# ----------------------------------------------------------------------------------------
+# the checker
+
+
+@dataclass
+class _Evaluation:
+    violations: list[str]
+    objective: float
+    components: dict[str, float]
+    per_initiative: dict[int, tuple[float, float, float, float, float]]
+    used: np.ndarray  # (R, T) use per resource and period, incl. external charges on revenue
+    external: np.ndarray  # (R, T)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+class PlanChecker:
+    """Per-portfolio preparation; ``check`` / ``evaluate`` then check one plan each."""
+
+    def __init__(self, portfolio: Any, tol: float = 1e-6):
+        self.portfolio = portfolio
+        self.tol = float(tol)
+        h = portfolio.horizon
+        self.labels = [str(x) for x in h.labels]
+        self.T = int(h.T)
+        self.P = int(h.per_year)
+        self.fy = np.asarray(h.fy, dtype=int)
+        if len(self.labels) != self.T or len(self.fy) != self.T:
+            raise ValueError("horizon labels/fy do not have length T")
+        T = self.T
+
+        st = portfolio.settings
+        self.rate = float(st.discount_rate)
+        self.df = (1.0 + self.rate) ** (-np.arange(T, dtype=float) / self.P)
+        w = dict(DEFAULT_WEIGHTS)
+        w.update({k: float(v) for k, v in dict(st.weights or {}).items()})
+        self.weights = w
+        self.alignment_weights = {str(k): float(v) for k, v in dict(st.alignment_weights or {}).items()}
+        self.external_allowed = bool(st.external)
+        self.force_in = [str(x) for x in (st.force_in or [])]
+        self.force_out = [str(x) for x in (st.force_out or [])]
+
+        # initiatives ---------------------------------------------------------------
+        ini = portfolio.initiatives
+        self.ids = [str(x) for x in ini.index]
+        self.pos = {iid: i for i, iid in enumerate(self.ids)}
+        n = len(self.ids)
+
+        def col(name: str, default: float = 0.0) -> np.ndarray:
+            if name not in ini.columns:
+                return np.full(n, default, dtype=float)
+            return np.array([_num(v, default) for v in ini[name].tolist()], dtype=float)
+
+        self.duration = col("duration", 1).astype(int)
+        self.earliest = col("earliest_start", 0).astype(int)
+        lf = ini["latest_finish"].tolist() if "latest_finish" in ini.columns else [None] * n
+        self.latest_finish = [None if _is_missing(v) else int(v) for v in lf]
+        self.mandatory = (
+            [bool(v) if not _is_missing(v) else False for v in ini["mandatory"].tolist()]
+            if "mandatory" in ini.columns
+            else [False] * n
+        )
+        self.capital_cost = col("capital_cost")
+        self.revenue_cost = col("revenue_cost")
+        self.running_cost = col("running_cost")
+        self.benefit = col("benefit")
+        self.revenue = col("revenue")
+        self.ramp = col("ramp").astype(int)
+        align = np.zeros(n)
+        for obj, wt in self.alignment_weights.items():
+            align += wt * col("score_" + obj)
+        self.alignment = align
+
+        # resources -------------------------------------------------------------------
+        res = portfolio.resources
+        names = [str(x) for x in res.index]
+        kinds = [str(x) for x in res["kind"].tolist()] if "kind" in res.columns else ["staff"] * len(names)
+        ext_cost = (
+            [_num(v) for v in res["external_cost"].tolist()] if "external_cost" in res.columns else [0.0] * len(names)
+        )
+        ext_max = (
+            [_num(v) for v in res["external_max"].tolist()] if "external_max" in res.columns else [0.0] * len(names)
+        )
+        for must in ("capital", "revenue"):  # the spec says they always exist, as money
+            if must not in names:
+                names.append(must)
+                kinds.append("money")
+                ext_cost.append(0.0)
+                ext_max.append(0.0)
+        self.resources = names
+        self.rpos = {r: k for k, r in enumerate(names)}
+        self.R = len(names)
+        self.is_money = np.array([k == "money" for k in kinds])
+        self.is_staff = np.array([k == "staff" for k in kinds])
+        self.ext_cost = np.array(ext_cost, dtype=float)
+        self.ext_max = np.array(ext_max, dtype=float)
+        self.CAP = self.rpos["capital"]
+        self.REV = self.rpos["revenue"]
+
+        # problems in the tables themselves (should have been caught by validation)
+        self.static_violations: list[str] = []
+
+        # demands, grouped per initiative: (resource index, kind, k, amount, is money)
+        self.demands: dict[int, list[tuple[int, str, int, float, bool]]] = {}
+        dem = portfolio.demands
+        if dem is not None and len(dem):
+            kcol = dem["k"].tolist() if "k" in dem.columns else [0] * len(dem)
+            for iid, r, kind, k, amt in zip(
+                dem["initiative"].tolist(), dem["resource"].tolist(), dem["offset_kind"].tolist(), kcol, dem["amount"].tolist()
+            ):
+                iid, r, kind = str(iid), str(r), str(kind)
+                if iid not in self.pos:
+                    self.static_violations.append(f"demand of unknown initiative {iid}")
+                    continue
+                if r not in self.rpos:
+                    self.static_violations.append(f"{iid}: demand on unknown resource {r}")
+                    continue
+                if kind not in ("k", "build", "run"):
+                    self.static_violations.append(f"{iid}: demand on {r} has unknown offset kind {kind!r}")
+                    continue
+                amt = _num(amt)
+                if amt == 0:
+                    continue
+                kk = int(_num(k)) if kind == "k" else 0
+                ri = self.rpos[r]
+                self.demands.setdefault(self.pos[iid], []).append((ri, kind, kk, amt, bool(self.is_money[ri])))
+
+        # capacity rows -------------------------------------------------------------------
+        cap = portfolio.capacity
+        self.row_resource: list[int] = []
+        self.row_label: list[str] = []
+        self.row_amount: list[float] = []
+        self.row_periods: list[tuple[int, ...]] = []
+        valid_rows: list[int] = []  # capacity row id per kept row position
+        member_row: list[int] = []
+        member_flat: list[int] = []
+        for row_id, (r, lab, pers, amt) in enumerate(
+            zip(cap["resource"].tolist(), cap["period"].tolist(), cap["periods"].tolist(), cap["amount"].tolist())
+        ):
+            r = str(r)
+            if r not in self.rpos:
+                self.static_violations.append(f"capacity row {row_id} ({r} {lab}): unknown resource")
+                continue
+            ri = self.rpos[r]
+            pers = tuple(int(p) for p in pers if 0 <= int(p) < T)
+            j = len(valid_rows)
+            valid_rows.append(row_id)
+            self.row_resource.append(ri)
+            self.row_label.append(str(lab))
+            self.row_amount.append(_num(amt))
+            self.row_periods.append(pers)
+            for p in pers:
+                member_row.append(j)
+                member_flat.append(ri * T + p)
+        self.nrows = len(valid_rows)
+        self.row_pos = {row_id: j for j, row_id in enumerate(valid_rows)}
+        self.row_resource_a = np.array(self.row_resource, dtype=int)
+        self.row_amount_a = np.array(self.row_amount, dtype=float)
+        self.member_row = np.array(member_row, dtype=int)
+        self.member_flat = np.array(member_flat, dtype=int)
+        # one-period rows of staff resources: the ones external purchases relax
+        self.single_staff_rows = np.array(
+            [
+                j
+                for j in range(self.nrows)
+                if len(self.row_periods[j]) == 1 and self.is_staff[self.row_resource[j]]
+            ],
+            dtype=int,
+        )
+        self.single_staff_flat = np.array(
+            [self.row_resource[j] * T + self.row_periods[j][0] for j in self.single_staff_rows], dtype=int
+        )
+
+        # funding -------------------------------------------------------------------------
+        fund = portfolio.funding
+        self.fund_rowpos: list[int] = []
+        self.fund_amount: list[float] = []
+        self.fund_milestone: list[Optional[int]] = []
+        self.fund_mperiod: list[int] = []
+        if fund is not None and len(fund):
+            for src, amt, ms, crow, mper in zip(
+                fund["source"].tolist(),
+                fund["amount"].tolist(),
+                fund["milestone"].tolist() if "milestone" in fund.columns else [None] * len(fund),
+                fund["capacity_row"].tolist(),
+                fund["milestone_period"].tolist() if "milestone_period" in fund.columns else [0] * len(fund),
+            ):
+                crow = int(crow)
+                if crow not in self.row_pos:
+                    self.static_violations.append(f"funding {src}: capacity row {crow} does not exist")
+                    continue
+                if _is_missing(ms) or str(ms) == "":
+                    mi = None
+                else:
+                    if str(ms) not in self.pos:
+                        self.static_violations.append(f"funding {src}: milestone {ms} is not an initiative")
+                        continue
+                    mi = self.pos[str(ms)]
+                self.fund_rowpos.append(self.row_pos[crow])
+                self.fund_amount.append(_num(amt))
+                self.fund_milestone.append(mi)
+                self.fund_mperiod.append(int(_num(mper)))
+        self.fund_rowpos_a = np.array(self.fund_rowpos, dtype=int)
+        self.fund_amount_a = np.array(self.fund_amount, dtype=float)
+
+        # dependencies --------------------------------------------------------------------
+        self.deps: list[tuple[int, int, str, int]] = []
+        dep = portfolio.dependencies
+        if dep is not None and len(dep):
+            lags = dep["lag"].tolist() if "lag" in dep.columns else [0] * len(dep)
+            for a, b, typ, lag in zip(dep["predecessor"].tolist(), dep["successor"].tolist(), dep["type"].tolist(), lags):
+                a, b, typ = str(a), str(b), str(typ)
+                if a not in self.pos or b not in self.pos:
+                    self.static_violations.append(f"dependency {a} -> {b}: unknown initiative")
+                    continue
+                if typ not in DEPENDENCY_TYPES:
+                    self.static_violations.append(f"dependency {a} -> {b}: unknown type {typ!r}")
+                    continue
+                self.deps.append((self.pos[a], self.pos[b], typ, int(_num(lag))))
+
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]] = {}
+
+    # ------------------------------------------------------------------------------------
+    def label(self, p: int) -> str:
+        if 0 <= p < self.T:
+            return self.labels[p]
+        return f"period index {p} (outside the horizon)"
+
+    def allowed_starts(self, i: int) -> list[int]:
+        """Start indices allowed by the initiative's own window and deadline."""
+        d = int(self.duration[i])
+        lf = self.latest_finish[i]
+        return [s for s in range(max(0, int(self.earliest[i])), self.T) if lf is None or s + d - 1 <= lf]
+
+    def contribution(self, i: int, s: int):
+        """Use (flat indices r*T+p, amounts) and (pv_benefit, pv_revenue, in_year, pv_cost)
+        of initiative i started at s; computed once per (i, s)."""
+        key = (i, s)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        T = self.T
+        d = int(self.duration[i])
+        g = s + d
+        build = np.arange(max(s, 0), min(s + d, T))
+        run = np.arange(max(g, 0), T)
+        idx: list[np.ndarray] = []
+        val: list[np.ndarray] = []
+        money = np.zeros(T)
+
+        def add(ri: int, periods: np.ndarray, amount: float, is_money: bool) -> None:
+            if amount == 0 or periods.size == 0:
+                return
+            idx.append(ri * T + periods)
+            val.append(np.full(periods.size, amount))
+            if is_money:
+                money[periods] += amount
+
+        add(self.CAP, build, self.capital_cost[i] / d, True)
+        add(self.REV, build, self.revenue_cost[i] / d, True)
+        add(self.REV, run, self.running_cost[i], True)
+        for ri, kind, k, amt, is_money in self.demands.get(i, ()):
+            if kind == "build":
+                add(ri, build, amt, is_money)
+            elif kind == "run":
+                add(ri, run, amt, is_money)
+            else:
+                p = s + k
+                if 0 <= p < T:
+                    add(ri, np.array([p]), amt, is_money)
+
+        if run.size:
+            f = np.minimum(1.0, (run - g + 1) / (self.ramp[i] + 1.0))
+            disc = float(np.dot(self.df[run], f))
+            pvb = self.benefit[i] * disc
+            pvr = self.revenue[i] * disc
+            iy = self.revenue[i] * float(f[self.fy[run] == 0].sum())
+        else:
+            pvb = pvr = iy = 0.0
+        pvc = float(np.dot(money, self.df))
+        out = (
+            np.concatenate(idx) if idx else np.zeros(0, dtype=int),
+            np.concatenate(val) if val else np.zeros(0),
+            (float(pvb), float(pvr), float(iy), pvc),
+        )
+        self._cache[key] = out
+        return out
+
+    def _exceeds(self, x: float, limit: float) -> bool:
+        return x > limit + self.tol * abs(limit) + self.tol
+
+    # ------------------------------------------------------------------------------------
+    def evaluate(self, starts: Mapping[str, Any], external: Optional[Mapping] = None) -> _Evaluation:
+        T, R, tol = self.T, self.R, self.tol
+        v: list[str] = list(self.static_violations)
+
+        # 1. the plan's starts ------------------------------------------------------------
+        selected: set[int] = set()  # selected in the plan (logical rules)
+        start: dict[int, int] = {}  # integer starts (timing and resource rules)
+        for key, value in (starts or {}).items():
+            iid = str(key)
+            if _is_missing(value):
+                continue
+            if iid not in self.pos:
+                v.append(f"unknown initiative {iid} in the plan")
+                continue
+            i = self.pos[iid]
+            selected.add(i)
+            s, problem = _as_int_start(value)
+            if problem:
+                v.append(f"{iid}: {problem}")
+            if s is None:
+                continue
+            start[i] = s
+            d = int(self.duration[i])
+            if s < 0 or s >= self.T:
+                v.append(f"{iid}: start {self.label(s)} is outside the horizon ({self.labels[0]} .. {self.labels[-1]})")
+            elif s < self.earliest[i]:
+                v.append(f"{iid}: starts {self.label(s)}, before its earliest start {self.label(int(self.earliest[i]))}")
+            lf = self.latest_finish[i]
+            if lf is not None and s + d - 1 > lf:
+                v.append(
+                    f"{iid}: last build period {self.label(s + d - 1)} is after its latest finish {self.label(lf)}"
+                )
+
+        for i in range(len(self.ids)):
+            if self.mandatory[i] and i not in selected:
+                v.append(f"{self.ids[i]}: mandatory but not selected")
+        for iid in self.force_in:
+            if iid not in self.pos:
+                v.append(f"force_in {iid} is not an initiative")
+            elif self.pos[iid] not in selected:
+                v.append(f"{iid}: forced in but not selected")
+        for iid in self.force_out:
+            if iid in self.pos and self.pos[iid] in selected:
+                v.append(f"{iid}: forced out but selected")
+
+        for a, b, typ, lag in self.deps:
+            A, B = self.ids[a], self.ids[b]
+            if typ == "excludes":
+                if a in selected and b in selected:
+                    v.append(f"{A} and {B} exclude each other but both are selected")
+                continue
+            if b not in selected:
+                continue
+            if a not in selected:
+                v.append(f"{B} is selected but its predecessor {A} ({typ}) is not")
+                continue
+            if typ == "requires" or a not in start or b not in start:
+                continue
+            if typ == "finish_to_start":
+                need = start[a] + int(self.duration[a]) + lag
+                what = f"{A}'s go-live {self.label(start[a] + int(self.duration[a]))}"
+            else:
+                need = start[a] + lag
+                what = f"{A}'s start {self.label(start[a])}"
+            if start[b] < need:
+                v.append(
+                    f"{B} starts {self.label(start[b])}, before {what} + lag {lag} = {self.label(need)} ({typ})"
+                )
+
+        # 2. resource use of the initiatives (no external yet) -------------------------------
+        per_init: dict[int, tuple[float, float, float, float, float]] = {}
+        idx_parts, val_parts = [], []
+        for i, s in start.items():
+            ix, vals, (pvb, pvr, iy, pvc) = self.contribution(i, s)
+            idx_parts.append(ix)
+            val_parts.append(vals)
+            per_init[i] = (pvb, pvr, iy, float(self.alignment[i]), pvc)
+        if idx_parts:
+            used = np.bincount(
+                np.concatenate(idx_parts), weights=np.concatenate(val_parts), minlength=R * T
+            ).astype(float)
+        else:
+            used = np.zeros(R * T)
+
+        # 3. funding that lands --------------------------------------------------------------
+        fund_on_row = np.zeros(self.nrows)
+        if self.fund_amount:
+            lands = np.array(
+                [
+                    ms is None or (ms in start and start[ms] + int(self.duration[ms]) <= mper)
+                    for ms, mper in zip(self.fund_milestone, self.fund_mperiod)
+                ]
+            )
+            fund_on_row = np.bincount(
+                self.fund_rowpos_a, weights=np.where(lands, self.fund_amount_a, 0.0), minlength=self.nrows
+            )
+        base_limit = self.row_amount_a + fund_on_row
+
+        # 4. external purchases ----------------------------------------------------------------
+        ext = np.zeros(R * T)
+        if external is None:
+            if self.external_allowed and self.single_staff_rows.size:
+                row_use = np.bincount(self.member_row, weights=used[self.member_flat], minlength=self.nrows)
+                j = self.single_staff_rows
+                short = row_use[j] - base_limit[j]
+                within = short <= tol * np.abs(base_limit[j]) + tol
+                short = np.where(within, 0.0, short)
+                np.maximum.at(ext, self.single_staff_flat, short)
+                ext = np.minimum(ext, np.repeat(self.ext_max, T))
+        else:
+            for key, amount in external.items():
+                try:
+                    r, p = key
+                except (TypeError, ValueError):
+                    v.append(f"external purchase key {key!r} is not (resource, period)")
+                    continue
+                r = str(r)
+                if isinstance(p, str) and p in self.labels:
+                    p = self.labels.index(p)
+                amount = _num(amount)
+                if r not in self.rpos:
+                    v.append(f"external purchase of unknown resource {r}")
+                    continue
+                if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)):
+                    v.append(f"external purchase {r}: period {p!r} is not a period index")
+                    continue
+                p = int(p)
+                if not (0 <= p < T):
+                    if abs(amount) > tol:
+                        v.append(f"external purchase {r}: {self.label(p)} is outside the horizon")
+                    continue
+                ext[self.rpos[r] * T + p] += amount
+            E = ext.reshape(R, T)
+            for ri, r in enumerate(self.resources):
+                for p in np.nonzero(np.abs(E[ri]) > 0)[0]:
+                    e = E[ri, p]
+                    lab = self.labels[p]
+                    if e < -tol:
+                        v.append(f"external {r} {lab}: negative purchase {_fmt(e, False)}")
+                        continue
+                    if e <= tol:
+                        continue
+                    if not self.is_staff[ri]:
+                        v.append(f"external {r} {lab}: {_fmt(e, True)} bought but {r} is not a staff resource")
+                    elif not self.external_allowed:
+                        v.append(f"external {r} {lab}: {_fmt(e, False)} bought but external purchases are not allowed")
+                    elif self._exceeds(e, self.ext_max[ri]):
+                        fe, fm = _fmt_pair(e, self.ext_max[ri], False)
+                        v.append(f"external {r} {lab}: buys {fe} > external_max {fm}")
+        E = ext.reshape(R, T)
+
+        # external purchases are charged to revenue in the period of purchase
+        ext_spend = self.ext_cost @ E  # (T,)
+        used = used.copy()
+        used[self.REV * T : (self.REV + 1) * T] += ext_spend
+
+        # 5. capacity rows ---------------------------------------------------------------------
+        if self.nrows:
+            row_use = np.bincount(self.member_row, weights=used[self.member_flat], minlength=self.nrows).astype(float)
+            relax = np.zeros(self.nrows)
+            if self.external_allowed and self.single_staff_rows.size:
+                relax[self.single_staff_rows] = ext[self.single_staff_flat]
+            limit = base_limit + relax
+            slack = limit + tol * np.abs(limit) + tol - row_use
+            for j in np.nonzero(slack < 0)[0]:
+                ri = self.row_resource[j]
+                money = bool(self.is_money[ri])
+                fu, fl = _fmt_pair(row_use[j], limit[j], money)
+                msg = f"{self.resources[ri]} {self.row_label[j]}: uses {fu} > limit {fl}"
+                parts = []
+                if fund_on_row[j] != 0 or relax[j] != 0:
+                    parts.append(f"capacity {_fmt(self.row_amount_a[j], money)}")
+                if fund_on_row[j] != 0:
+                    parts.append(f"funding {_fmt(fund_on_row[j], money)}")
+                if relax[j] != 0:
+                    parts.append(f"external {_fmt(relax[j], money)}")
+                if parts:
+                    msg += " (" + " + ".join(parts) + ")"
+                v.append(msg)
+
+        # 6. objective -----------------------------------------------------------------------
+        comp = dict.fromkeys(COMPONENTS, 0.0)
+        for vals in per_init.values():
+            for name, x in zip(PER_INITIATIVE_COLUMNS, vals):
+                comp[name] += x
+        # unselected-for-computation but selected (bad start) initiatives still count alignment
+        for i in selected - set(start):
+            per_init[i] = (0.0, 0.0, 0.0, float(self.alignment[i]), 0.0)
+            comp["alignment"] += float(self.alignment[i])
+        comp["pv_external"] = float(np.dot(ext_spend, self.df))
+        w = self.weights
+        objective = (
+            w["benefit"] * comp["pv_benefit"]
+            + w["revenue"] * comp["pv_revenue"]
+            + w["in_year_revenue"] * comp["in_year_revenue"]
+            + w["alignment"] * comp["alignment"]
+            - w["cost"] * (comp["pv_cost"] + comp["pv_external"])
+        )
+        return _Evaluation(v, float(objective), comp, per_init, used.reshape(R, T), E)
+
+    # ------------------------------------------------------------------------------------
+    def check(self, starts: Mapping[str, Any], external: Optional[Mapping] = None) -> CheckReport:
+        ev = self.evaluate(starts, external)
+        n = len(self.ids)
+        table = np.zeros((n, len(PER_INITIATIVE_COLUMNS)))
+        for i, vals in ev.per_initiative.items():
+            table[i] = vals
+        per_initiative = pd.DataFrame(
+            table, index=pd.Index(self.ids, name="initiative"), columns=list(PER_INITIATIVE_COLUMNS)
+        )
+        R, T = self.R, self.T
+        usage = pd.DataFrame(
+            {
+                "resource": np.repeat(np.array(self.resources, dtype=object), T),
+                "period": np.tile(np.arange(T), R),
+                "used": ev.used.ravel(),
+                "external": ev.external.ravel(),
+            }
+        )
+        ext = {
+            (self.resources[ri], int(p)): float(ev.external[ri, p])
+            for ri, p in zip(*np.nonzero(ev.external))
+        }
+        return CheckReport(
+            ok=ev.ok,
+            violations=ev.violations,
+            objective=ev.objective,
+            components=ev.components,
+            per_initiative=per_initiative,
+            usage=usage,
+            external=ext,
+        )
+
+
+def check_plan(
+    portfolio: Any,
+    starts: Mapping[str, Any],
+    external: Optional[Mapping] = None,
+    tol: float = 1e-6,
+) -> CheckReport:
+    """Check a plan against the portfolio's rules and score it (see module docstring).
+
+    ``starts`` maps initiative id -> start period index (None or missing = not selected).
+    ``external`` maps (resource, period index) -> units bought; None = buy the cheapest
+    amount the plan needs (the largest shortfall over the one-period rows of each staff
+    resource, at most ``external_max``, and nothing when external purchases are off).
+    """
+    return PlanChecker(portfolio, tol=tol).check(starts, external)
