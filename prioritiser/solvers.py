@@ -53,17 +53,15 @@ def _empty_model(model: Model, t0: float, name: str) -> SolveOutcome:
                         "" if ok else "a required initiative has no start in its window")
 
 
-def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray | None = None,
-                threads: int | None = None) -> SolveOutcome:
+def _highs_version(h) -> str:
+    return f"HiGHS {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+
+
+def load_highs(model: Model, integer: bool = True):
+    """A quiet highspy.Highs holding the model's arrays (integrality dropped if not `integer`)."""
     import highspy
 
-    t0 = time.perf_counter()
     h = highspy.Highs()
-    version = f"HiGHS {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-    if model.n_cols == 0:
-        out = _empty_model(model, t0, "highs")
-        out.version = version
-        return out
     h.setOptionValue("output_flag", False)
     inf = highspy.kHighsInf
     A = model.A.tocsc()
@@ -82,9 +80,24 @@ def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray |
     lp.a_matrix_.start_ = A.indptr.astype(np.int32)
     lp.a_matrix_.index_ = A.indices.astype(np.int32)
     lp.a_matrix_.value_ = A.data.astype(float)
-    lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
-                       for b in model.integer]
+    if integer:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
+                           for b in model.integer]
     h.passModel(lp)
+    return h
+
+
+def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray | None = None,
+                threads: int | None = None) -> SolveOutcome:
+    import highspy
+
+    t0 = time.perf_counter()
+    if model.n_cols == 0:
+        out = _empty_model(model, t0, "highs")
+        out.version = _highs_version(highspy.Highs())
+        return out
+    h = load_highs(model)
+    version = _highs_version(h)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("mip_abs_gap", 1e-6)
