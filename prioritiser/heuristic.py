@@ -1,14 +1,12 @@
-"""Rank and place: the spreadsheet method, done carefully, and an LP-guided variant.
+"""Rank and place: the spreadsheet method, done carefully.
 
 Initiatives are ranked and each is placed at its most preferred start that keeps every limit,
 dependency and exclusion satisfied given what is already placed, buying external staff where
 that is allowed and still worth it.
 
-- `rank_and_place`: must-haves first, then by value per unit of scarce resource. This is the
-  baseline the MILP must beat (the benchmark's "greedy").
-- `lp_rank_and_place`: the same placement, ranked and steered by the LP relaxation's solution;
-  usually a much better first plan for the solver.
-The engine hands the better of the two to the solver as its starting plan.
+Must-haves come first, then the rest by value per unit of the limits they use. This is the
+baseline the MILP must beat (the benchmark's "greedy") and the plan handed to the solver as its
+start, so that the engine is never worse than ranking.
 """
 from __future__ import annotations
 
@@ -138,32 +136,3 @@ def rank_and_place(model: Model) -> np.ndarray | None:
     must = model.portfolio.must_select
     order = np.lexsort((-density, ~must))
     return place(model, order, model.c[:model.n_x], skip=~must & (best <= 0))
-
-
-def lp_relaxation(model: Model, time_limit: float = 10.0) -> np.ndarray | None:
-    """Column values of the LP relaxation (HiGHS), or None if it could not be solved in time."""
-    import highspy
-
-    from .solvers import load_highs
-
-    h = load_highs(model, integer=False)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.solve()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return np.asarray(h.getSolution().col_value, dtype=float)
-
-
-def lp_rank_and_place(model: Model, x_lp: np.ndarray) -> np.ndarray | None:
-    """Rank by the LP's selection level (then density), prefer the LP's starts (then value)."""
-    N = len(model.portfolio.initiatives)
-    n_x = model.n_x
-    best, density = _value_density(model)
-    must = model.portfolio.must_select
-    level = np.zeros(N)
-    np.add.at(level, model.col_init, x_lp[:n_x])
-    order = np.lexsort((-density, -np.round(level, 6), ~must))
-    value = model.c[:n_x]
-    scale = np.abs(value).max() + 1.0
-    preference = x_lp[:n_x] * scale * 10 + value  # the LP's start first, value breaks ties
-    return place(model, order, preference, skip=~must & (best <= 0))

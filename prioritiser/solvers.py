@@ -44,6 +44,8 @@ class SolveOutcome:
 
 
 GRACE_SECONDS = 2.0  # beyond the solver's own time limit before we cancel it ourselves
+LNS_SHARE = 0.5  # share of the time limit given to neighbourhood search when B&B has not finished
+LNS_MIN_TIME_LIMIT = 10.0  # below this, branch-and-bound gets all the time
 
 
 def _empty_model(model: Model, t0: float, name: str) -> SolveOutcome:
@@ -98,7 +100,6 @@ def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray |
         return out
     h = load_highs(model)
     version = _highs_version(h)
-    h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("mip_abs_gap", 1e-6)
     if threads:
@@ -118,6 +119,11 @@ def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray |
         h.cbMipImprovingSolution.subscribe(on_improving)
     except Exception:  # callbacks are an optimisation of reporting only
         pass
+    # Branch-and-bound gets the first part of the time; if it has not proved optimality by then,
+    # large-neighbourhood search improves its plan for the rest (see improve.py).
+    search_share = LNS_SHARE if time_limit >= LNS_MIN_TIME_LIMIT else 0.0
+    h.setOptionValue("time_limit", float(time_limit) * (1 - search_share))
+    deadline = t0 + float(time_limit)
     timer = threading.Timer(float(time_limit) + GRACE_SECONDS, h.cancelSolve)
     timer.daemon = True
     timer.start()
@@ -125,13 +131,17 @@ def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray |
         h.solve()
     finally:
         timer.cancel()
-    seconds = time.perf_counter() - t0
     ms = h.getModelStatus()
     info = h.getInfo()
     S = highspy.HighsModelStatus
     has_plan = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     x = np.asarray(h.getSolution().col_value, dtype=float) if has_plan else None
     bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    if has_plan and ms != S.kOptimal and search_share > 0:
+        from .improve import neighbourhood_search
+
+        x, _ = neighbourhood_search(model, x, deadline)
+    seconds = time.perf_counter() - t0
     if start is not None and first_plan[0] is None and has_plan:
         first_plan[0] = 0.0  # the start itself was the first plan
     if ms == S.kInfeasible:

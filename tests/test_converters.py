@@ -280,3 +280,35 @@ def test_psplib_rejects_zero_duration_job(tmp_path, j301_1):
     inst.durations[5] = 0
     with pytest.raises(ValueError, match="duration 0"):
         conv.write_psplib_portfolio(inst, tmp_path / "bad")
+
+
+@pytest.mark.parametrize("name", ["j301_1.sm", "j3013_1.sm", "j3048_10.sm"])
+def test_serial_sgs_is_feasible_and_bounds_the_optimum(name):
+    inst = conv.read_psplib_tar(J30_TAR, name)
+    optimum = int(pd.read_csv(J30_OPT).set_index("instance").at[name, "optimal_makespan"])
+    makespan, start = conv.serial_sgs(inst)
+    assert optimum <= makespan <= inst.sum_durations
+    assert start[inst.sink] == makespan
+    for j in inst.jobs[1:]:
+        for s in inst.successors[j]:
+            assert start[s] >= start[j] + inst.durations[j]
+    for k, cap in enumerate(inst.capacities):
+        use = [0] * (makespan + 1)
+        for j, s in start.items():
+            for t in range(s, s + inst.durations[j]):
+                use[t] += inst.demands[j][k]
+        assert max(use) <= cap
+
+
+def test_write_psplib_portfolio_upper_bound(tmp_path, j301_1):
+    ub, _ = conv.serial_sgs(j301_1)
+    scen = conv.write_psplib_portfolio(j301_1, tmp_path / "ub", upper_bound=ub)
+    H = j301_1.sum_durations
+    pos = {conv.period_label(t): t for t in range(H + 1)}
+    ini = _read(scen.parent, "initiatives.csv").set_index("id")
+    assert pos[ini.at["SINK", "latest_finish"]] == ub
+    assert f"periods: {H + 1}" in scen.read_text()  # horizon (and so the objective) unchanged
+    for _, row in ini.iterrows():
+        assert pos[row["latest_finish"]] <= ub
+    with pytest.raises(ValueError):
+        conv.write_psplib_portfolio(j301_1, tmp_path / "bad", upper_bound=H + 1)
