@@ -335,7 +335,7 @@ class PlanChecker:
     def label(self, p: int) -> str:
         if 0 <= p < self.T:
             return self.labels[p]
-        return f"period index {p} (outside the horizon)"
+        return f"#{p} ({'past' if p >= self.T else 'before'} the horizon)"
 
     def allowed_starts(self, i: int) -> list[int]:
         """Start indices allowed by the initiative's own window and deadline."""
@@ -425,13 +425,15 @@ class PlanChecker:
             start[i] = s
             d = int(self.duration[i])
             if s < 0 or s >= self.T:
-                v.append(f"{iid}: start {self.label(s)} is outside the horizon ({self.labels[0]} .. {self.labels[-1]})")
+                v.append(
+                    f"{iid}: start index {s} is outside the horizon (0 .. {T - 1}: {self.labels[0]} .. {self.labels[-1]})"
+                )
             elif s < self.earliest[i]:
                 v.append(f"{iid}: starts {self.label(s)}, before its earliest start {self.label(int(self.earliest[i]))}")
             lf = self.latest_finish[i]
             if lf is not None and s + d - 1 > lf:
                 v.append(
-                    f"{iid}: last build period {self.label(s + d - 1)} is after its latest finish {self.label(lf)}"
+                    f"{iid}: builds until {self.label(s + d - 1)}, after its latest finish {self.label(lf)}"
                 )
 
         for i in range(len(self.ids)):
@@ -530,7 +532,7 @@ class PlanChecker:
                 p = int(p)
                 if not (0 <= p < T):
                     if abs(amount) > tol:
-                        v.append(f"external purchase {r}: {self.label(p)} is outside the horizon")
+                        v.append(f"external purchase {r}: period index {p} is outside the horizon")
                     continue
                 ext[self.rpos[r] * T + p] += amount
             E = ext.reshape(R, T)

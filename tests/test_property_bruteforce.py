@@ -101,12 +101,14 @@ def cases(draw):
     n = keep
 
     roles = list(ROLES[: draw(st.integers(1, 2))])
+    # now and then staff is short per period and external staff is cheap: plans buy it
+    tight_staff = draw(st.integers(0, 3)) == 0
     resources = [
         {
             "resource": r,
             "kind": "staff",
-            "external_cost": 500.0 * draw(st.integers(0, 6)),
-            "external_max": draw(st.sampled_from([0.0, 1.0, 2.0, 3.0])),
+            "external_cost": 500.0 * draw(st.integers(0, 2 if tight_staff else 6)),
+            "external_max": draw(st.sampled_from([2.0, 3.0] if tight_staff else [0.0, 1.0, 2.0, 3.0])),
         }
         for r in roles
     ]
@@ -127,11 +129,14 @@ def cases(draw):
     capacity = []
     for r in ["capital", "revenue", *roles]:
         staff = r in roles
-        mode = draw(st.sampled_from(["none", "period", "year", "both"]))
+        mode = "period" if staff and tight_staff else draw(st.sampled_from(["none", "period", "year", "both"]))
         if mode in ("period", "both"):
             for lab in labels:
                 if draw(st.integers(0, 3)) > 0:
-                    amt = 0.5 * draw(st.integers(0, 6)) if staff else 6000.0 * draw(st.integers(3, 50))
+                    if staff:
+                        amt = 0.5 * draw(st.integers(0, 2 if tight_staff else 6))
+                    else:
+                        amt = 6000.0 * draw(st.integers(3, 50))
                     capacity.append((r, lab, amt))
         if mode in ("year", "both"):
             for y in fys:
@@ -194,7 +199,7 @@ def cases(draw):
         "alignment_weights": draw(
             st.sampled_from([{}, {"trust": 1.0}, {"trust": 0.5, "ldr": 0.3, "stp": 0.2}])
         ),
-        "external": draw(st.integers(0, 3)) > 0,
+        "external": tight_staff or draw(st.integers(0, 3)) > 0,
         "force_in": force_in,
         "force_out": force_out,
     }
