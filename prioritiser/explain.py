@@ -59,6 +59,7 @@ def reasons(model: Model, v: np.ndarray) -> list[str]:
     act = model.A @ v
     dep = p.dependencies
     forced_out = set(p.settings.force_out)
+    A_csc = None
     out = []
     for i, name in enumerate(ids):
         if selected[i]:
@@ -85,16 +86,32 @@ def reasons(model: Model, v: np.ndarray) -> list[str]:
         if model.c[best] <= 0:
             out.append(f"costs more than it returns within the horizon (best value {_money(model.c[best])})")
             continue
-        # what stops it fitting at its best start, given everything selected
-        col = model.A[:, best].toarray().ravel()
-        over = np.flatnonzero((col > 0) & (act + col > model.row_hi + 1e-6 * np.maximum(1, np.abs(model.row_hi))))
-        blocked = [model.row_labels[r] for r in over if model.row_family[r] != "select"]
-        if blocked:
-            shown = ", ".join(blocked[:3]) + (f" and {len(blocked) - 3} more" if len(blocked) > 3 else "")
-            out.append(f"no room: {shown} already used by higher-value initiatives")
+        # what stops it fitting, given everything selected: judge each start that is worth having,
+        # report the one blocked by the fewest limits (timing first: a start before a predecessor
+        # allows is no option at all)
+        A = model.A.tocsc() if A_csc is None else A_csc
+        A_csc = A
+        options = []
+        for col in cols[model.c[cols] > 0]:
+            r = A.indices[A.indptr[col]:A.indptr[col + 1]]
+            a = A.data[A.indptr[col]:A.indptr[col + 1]]
+            over = r[(a > 0) & (act[r] + a > model.row_hi[r] + 1e-6 * np.maximum(1, np.abs(model.row_hi[r])))]
+            fam = model.row_family[over]
+            options.append(((fam == "precedence").sum() > 0, (fam == "capacity").sum(), col, over[fam == "capacity"],
+                            over[fam == "precedence"]))
+        options.sort(key=lambda o: (o[0], o[1], -model.c[o[2]]))
+        timed_out, n_limits, col, limits, timing = options[0]
+        if timed_out:
+            waits = sorted({model.row_labels[r].split(" ", 1)[1].split(" -> ")[0] for r in timing})
+            out.append(f"no start that is worth it comes late enough after {', '.join(waits)}")
+        elif n_limits:
+            labels = [model.row_labels[r] for r in limits]
+            shown = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+            out.append(f"no room: even at its least-blocked start ({p.horizon.label(model.col_start[col])}) it "
+                       f"would exceed {shown}, already committed to higher-value initiatives")
         else:
-            out.append(f"adding it at its best start ({p.horizon.label(model.col_start[best])}) would not raise "
-                       "the objective once every other limit and purchase is counted")
+            out.append(f"adding it at {p.horizon.label(model.col_start[col])} would not raise the objective once "
+                       "every other limit and purchase is counted")
     return out
 
 

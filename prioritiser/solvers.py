@@ -13,6 +13,7 @@ import re
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from enum import Enum
 
@@ -163,6 +164,14 @@ _CBC_BOUND = re.compile(r"^(?:Lower|Upper) bound:\s*(-?[\d.eE+-]+)", re.M)
 
 def solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | None = None,
               threads: int | None = None) -> SolveOutcome:
+    # PuLP 3.x warns that LpVariable() and PULP_CBC_CMD change in 4.0; we pin PuLP < 4.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _solve_cbc(model, time_limit, gap, start, threads)
+
+
+def _solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | None,
+               threads: int | None) -> SolveOutcome:
     import pulp
 
     t0 = time.perf_counter()

@@ -1,10 +1,12 @@
 """Validation at the boundary: raw tables + scenario -> Portfolio, or every problem at once.
 
 Each problem names the file (or workbook sheet), the row as the user sees it (header = row 1)
-and the column. Nothing here raises on bad data except `InputError` at the very end.
+and the column. Nothing here raises on bad data except `InputError` at the very end; anything
+unexpected is turned into an issue too, so that bad input never shows a traceback.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from pathlib import Path
@@ -12,16 +14,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Issue
+from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon
 from .portfolio import Portfolio
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, adjustment_bound, read_scenario
 from .schema import ID_PATTERN, MONEY_RESOURCES, TABLES, Column, Table
-from .tables import RawTable, read_tables
+from .tables import RawTable, read_portfolio
 
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
 _ID = re.compile(ID_PATTERN)
+# Excel turns a typed "2026-04" into a date, which comes back as 2026-04-01T00:00:00.
+_EXCEL_MONTH = re.compile(r"^(\d{4}-\d{2})-01(?:[T ]00:00:00)?$")
+_ORDERED = ("finish_to_start", "start_to_start", "requires")  # dependency types that need the predecessor
 
 
 class _Collector:
@@ -29,30 +34,33 @@ class _Collector:
         self.issues: list[Issue] = []
 
     def error(self, where, message, row=None, column=None):
-        self.issues.append(Issue("error", where, message, row, column))
+        self.issues.append(Issue("error", where, message, None if row is None else int(row), column))
 
     def warn(self, where, message, row=None, column=None):
-        self.issues.append(Issue("warning", where, message, row, column))
+        self.issues.append(Issue("warning", where, message, None if row is None else int(row), column))
 
     @property
     def has_errors(self) -> bool:
         return any(i.severity == "error" for i in self.issues)
 
 
-def _coerce_column(raw: RawTable, col: Column, out: _Collector) -> pd.Series:
+def _coerce_column(raw: RawTable, col: Column, out: _Collector, present: bool = True) -> pd.Series:
     """Typed values of one column; bad cells are reported and replaced by the default."""
-    text = raw.frame[col.name] if col.name in raw.frame else pd.Series("", index=raw.frame.index)
+    text = raw.frame[col.name] if col.name in raw.frame else pd.Series("", index=raw.frame.index, dtype=object)
+    text = text.astype(object)
     blank = text == ""
-    if col.required:
+    if col.required and present:  # a missing column is reported once, not once per row
         for i in text.index[blank]:
             out.error(raw.where, "required value is blank", raw.row_number(i), col.name)
     if col.type in ("integer", "number", "money"):
-        values = pd.to_numeric(text.where(~blank), errors="coerce")
-        bad = ~blank & values.isna()
+        values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
+        # "inf" and "1e999" parse as numbers but are not amounts anyone can plan with
+        bad = ~blank & ~np.isfinite(values)
         for i in text.index[bad]:
             hint = " (money is a plain number: no £ sign or commas)" if col.type == "money" else ""
             kind = "a whole number" if col.type == "integer" else "a number"
             out.error(raw.where, f"{text[i]!r} is not {kind}{hint}", raw.row_number(i), col.name)
+        values = values.where(~bad)
         if col.type == "integer":
             frac = values.notna() & (values != values.round())
             for i in text.index[frac]:
@@ -60,31 +68,47 @@ def _coerce_column(raw: RawTable, col: Column, out: _Collector) -> pd.Series:
         if col.minimum is not None:
             for i in text.index[values < col.minimum]:
                 what = "negative" if col.minimum == 0 else f"below {col.minimum:g}"
-                out.error(raw.where, f"{text[i]} is {what}; must be at least {col.minimum:g}", raw.row_number(i), col.name)
+                out.error(raw.where, f"{text[i]} is {what}; it must be at least {col.minimum:g}",
+                          raw.row_number(i), col.name)
         if col.maximum is not None:
             for i in text.index[values > col.maximum]:
                 out.error(raw.where, f"{text[i]} is above the maximum {col.maximum:g}", raw.row_number(i), col.name)
-        default = col.default if col.default not in (None,) and not col.required else np.nan
-        values = values.where(values.notna(), default)
-        return values
+        default = col.default if col.default is not None and not col.required else np.nan
+        return values.where(values.notna(), default)
     if col.type == "bool":
         low = text.str.lower()
         bad = ~low.isin(_TRUE | _FALSE)
         for i in text.index[bad]:
-            out.error(raw.where, f"{text[i]!r} is not true or false", raw.row_number(i), col.name)
+            out.error(raw.where, f"{text[i]!r} is not true or false (yes/no and 1/0 are fine too)",
+                      raw.row_number(i), col.name)
         return low.isin(_TRUE)
     if col.type == "choice":
         low = text.str.lower()
         bad = ~blank & ~low.isin(col.choices)
         for i in text.index[bad]:
             out.error(raw.where, f"{text[i]!r} is not one of: {', '.join(col.choices)}", raw.row_number(i), col.name)
-        return low.where(~blank, col.default or "")
+        return low.where(~blank & ~bad, col.default or "")
     if col.type == "id":
         bad = ~blank & ~text.str.match(ID_PATTERN)
         for i in text.index[bad]:
-            out.error(raw.where, f"{text[i]!r} may contain only letters, digits, '-', '_' and '.'",
+            out.error(raw.where, f"{text[i]!r} may contain only letters, digits, '-', '_' and '.' (no spaces)",
                       raw.row_number(i), col.name)
     return text
+
+
+def _canonical_headers(raw: RawTable, table: Table) -> None:
+    """Accept 'Duration' or 'Capital Cost' for a declared column: people retype headers."""
+    declared = {c.name for c in table.columns}
+    rename = {}
+    for name in raw.frame.columns:
+        key = re.sub(r"\s+", "_", name.strip().lower())
+        if name in declared:
+            continue
+        if key in declared or any(key.startswith(p.name) for p in table.pattern_columns):
+            if key not in raw.frame.columns and key not in rename.values():
+                rename[name] = key
+    if rename:
+        raw.frame = raw.frame.rename(columns=rename)
 
 
 def _typed_table(raw: RawTable | None, table: Table, out: _Collector) -> pd.DataFrame:
@@ -94,14 +118,18 @@ def _typed_table(raw: RawTable | None, table: Table, out: _Collector) -> pd.Data
                               for c in table.columns})
         frame["_row"] = pd.Series(dtype=int)
         return frame
+    _canonical_headers(raw, table)
+    found = list(raw.frame.columns)
     for col in table.columns:
-        if col.required and col.name not in raw.frame.columns:
-            out.error(raw.where, f"required column is missing (columns found: {', '.join(raw.frame.columns) or 'none'})",
-                      1, col.name)
+        if col.required and col.name not in found:
+            near = difflib.get_close_matches(col.name, found, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            out.error(raw.where, f"required column {col.name!r} is missing{hint} "
+                      f"(columns found: {', '.join(found) or 'none'})", 1, col.name)
     typed = {}
     for col in table.columns:
-        typed[col.name] = _coerce_column(raw, col, out)
-    for name in raw.frame.columns:
+        typed[col.name] = _coerce_column(raw, col, out, present=col.name in found)
+    for name in found:
         if name in typed:
             continue
         pattern = table.column(name)
@@ -116,12 +144,12 @@ def _typed_table(raw: RawTable | None, table: Table, out: _Collector) -> pd.Data
     return frame
 
 
-def _duplicates(frame: pd.DataFrame, column: str, where: str, out: _Collector) -> None:
+def _duplicates(frame: pd.DataFrame, column: str, where: str, noun: str, out: _Collector) -> None:
     keys = frame[column]
     dup = keys[(keys != "") & keys.duplicated(keep=False)]
     for key, rows in frame.loc[dup.index].groupby(column)["_row"]:
         rows = list(rows)
-        out.error(where, f"duplicate id {key!r} (also on row {', '.join(map(str, rows[:-1]))})", rows[-1], column)
+        out.error(where, f"duplicate {noun} {key!r} (also on row {', '.join(map(str, rows[:-1]))})", rows[-1], column)
 
 
 def _find_cycle(edges: list[tuple[str, str]]) -> list[str] | None:
@@ -129,7 +157,6 @@ def _find_cycle(edges: list[tuple[str, str]]) -> list[str] | None:
     for a, b in edges:
         graph.setdefault(a, []).append(b)
     state: dict[str, int] = {}
-    stack: list[str] = []
 
     for root in list(graph):
         if state.get(root):
@@ -155,6 +182,18 @@ def _find_cycle(edges: list[tuple[str, str]]) -> list[str] | None:
     return None
 
 
+def _spans(periods: list[int], horizon: Horizon, most: int = 4) -> str:
+    """'2026/27 Q1 .. 2026/27 Q4, 2028/29 Q2' for a sorted list of period indices."""
+    runs: list[list[int]] = []
+    for p in periods:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    text = [horizon.label(a) if a == b else f"{horizon.label(a)} .. {horizon.label(b)}" for a, b in runs[:most]]
+    return ", ".join(text) + (", ..." if len(runs) > most else "")
+
+
 def _hash_inputs(scenario: Scenario, source: Path) -> str:
     h = hashlib.sha256()
     for f in scenario.files:
@@ -167,26 +206,65 @@ def _hash_inputs(scenario: Scenario, source: Path) -> str:
     return h.hexdigest()
 
 
+def _unexpected(scenario: Scenario, exc: Exception) -> Issue:
+    return Issue("error", display_path(scenario.path or scenario.name),
+                 f"the input could not be checked because of an unexpected problem ({type(exc).__name__}: {exc}); "
+                 "please report this with the input files")
+
+
 def build_portfolio(scenario: Scenario) -> Portfolio:
     """Read, validate and apply the scenario. Raises InputError listing every error (and warning)."""
     out = _Collector()
-    raw, read_issues = read_tables(scenario.portfolio)
-    out.issues.extend(read_issues)
-    if out.has_errors:
+    try:
+        portfolio = _build(scenario, out)
+    except Exception as exc:  # a safety net: bad input must give a message, never a traceback
+        out.issues.append(_unexpected(scenario, exc))
+        raise InputError(out.issues) from exc
+    if portfolio is None:
         raise InputError(out.issues)
+    return portfolio
+
+
+def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
+    """The portfolio, or None when `out` holds errors."""
     horizon = scenario.horizon
     T = horizon.T
-    source_name = scenario.portfolio.name
+    settings = scenario.settings
+    source = scenario.portfolio
+    if not source.exists():
+        out.error(scenario.where_of("portfolio"), f"portfolio not found: {display_path(source)} (expected a folder "
+                  "of CSV files or an .xlsx workbook)", column="portfolio")
+        return None
+    read = read_portfolio(source)
+    out.issues.extend(read.issues)
+    if not source.is_dir() and read.issues:
+        return None  # the workbook itself cannot be opened: nothing more to check
+    raw = read.tables
+    readable = {name for name in TABLES if name not in read.unreadable}
     for name in ("initiatives", "capacity"):
-        if name not in raw:
-            where = f"{source_name}/{name}.csv" if scenario.portfolio.is_dir() else f"{source_name}, sheet {name}"
-            out.error(where, f"the {name} table is required")
+        if name in raw or name not in readable:
+            continue
+        if source.is_dir():
+            out.error(f"{name}.csv", f"the {name} table is required: there is no {name}.csv in "
+                      f"{display_path(source)} (files found: {', '.join(read.found) or 'none'})")
+        else:
+            out.error(f"{source.name}, sheet {name}", f"the {name} sheet is required (sheets found: "
+                      f"{', '.join(read.found) or 'none'})")
     t = {name: _typed_table(raw.get(name), TABLES[name], out) for name in TABLES}
-    where = {name: (raw[name].where if name in raw else name) for name in TABLES}
+    where = {name: (raw[name].where if name in raw else f"{name}.csv" if source.is_dir() else
+                    f"{source.name}, sheet {name}") for name in TABLES}
+    for name, table in TABLES.items():  # see _EXCEL_MONTH
+        if horizon.granularity is Granularity.MONTH:
+            for col in table.columns:
+                if col.type == "period":
+                    t[name][col.name] = t[name][col.name].astype(object).str.replace(_EXCEL_MONTH, r"\1", regex=True)
 
     # ---- initiatives
     ini = t["initiatives"]
-    _duplicates(ini, "id", where["initiatives"], out)
+    if "initiatives" in raw and not len(ini):
+        out.error(where["initiatives"], "there are no initiatives: add one row per candidate initiative below "
+                  "the header", 2)
+    _duplicates(ini, "id", where["initiatives"], "id", out)
     ids = set(ini["id"][ini["id"] != ""])
 
     def period_index(frame, column, table):
@@ -198,34 +276,42 @@ def build_portfolio(scenario: Scenario) -> Portfolio:
                 continue
             idx = horizon.index(text)
             if idx is None:
+                fy = " (a financial year is not allowed here)" if horizon.resolve(text) else ""
                 out.error(where[table], f"{text!r} is not a {horizon.granularity.value} label "
-                          f"(e.g. {LABEL_EXAMPLES[horizon.granularity]!r})", frame.at[i, "_row"], column)
+                          f"(e.g. {LABEL_EXAMPLES[horizon.granularity]!r}){fy}", frame.at[i, "_row"], column)
                 values.append(np.nan)
             else:
                 values.append(idx)
         return pd.Series(values, index=frame.index, dtype=float)
 
+    span = f"{horizon.labels[0]} .. {horizon.label(T - 1)}"
     es = period_index(ini, "earliest_start", "initiatives")
     lf = period_index(ini, "latest_finish", "initiatives")
     dur = ini["duration"]
     for i in ini.index:
         row = ini.at[i, "_row"]
         if es[i] == es[i] and not 0 <= es[i] < T:
-            out.error(where["initiatives"], f"{ini.at[i, 'earliest_start']!r} is outside the horizon "
-                      f"{horizon.labels[0]} .. {horizon.labels[-1]}", row, "earliest_start")
+            out.error(where["initiatives"], f"{ini.at[i, 'earliest_start']!r} is outside the horizon {span}",
+                      row, "earliest_start")
         if lf[i] == lf[i] and lf[i] < 0:
             out.error(where["initiatives"], f"{ini.at[i, 'latest_finish']!r} is before the horizon starts "
                       f"({horizon.labels[0]})", row, "latest_finish")
-        elif lf[i] == lf[i] and dur[i] == dur[i]:
+        elif lf[i] == lf[i] and dur[i] == dur[i] and dur[i] >= 1:
             first = max(0.0, es[i]) if es[i] == es[i] else 0.0
             if first + dur[i] - 1 > lf[i]:
                 out.error(where["initiatives"], f"no start can meet latest_finish {ini.at[i, 'latest_finish']}: "
-                          f"the earliest start {horizon.label(int(first))} with duration {int(dur[i])} finishes "
-                          f"building in {horizon.label(int(first + dur[i] - 1))}", row, "latest_finish")
+                          f"starting at the earliest, {horizon.label(int(first))}, its {int(dur[i])} build "
+                          f"period(s) run to {horizon.label(int(first + dur[i] - 1))}", row, "latest_finish")
 
     # ---- resources
     res = t["resources"]
-    _duplicates(res, "resource", where["resources"], out)
+    if "resources" in raw and "kind" in raw["resources"].frame:
+        # capital and revenue are money whatever the sheet says; a blank kind should not make them staff
+        blank_kind = (raw["resources"].frame["kind"] == "").to_numpy()
+        res.loc[blank_kind & res["resource"].isin(MONEY_RESOURCES).to_numpy(), "kind"] = "money"
+    elif len(res):
+        res.loc[res["resource"].isin(MONEY_RESOURCES), "kind"] = "money"
+    _duplicates(res, "resource", where["resources"], "resource", out)
     for i in res.index:
         name = res.at[i, "resource"]
         if name in MONEY_RESOURCES and res.at[i, "kind"] != "money":
@@ -234,23 +320,29 @@ def build_portfolio(scenario: Scenario) -> Portfolio:
             out.warn(where["resources"], f"external purchase applies to staff only; ignored for money resource {name}",
                      res.at[i, "_row"], "external_max")
     known_resources = set(res["resource"]) | set(MONEY_RESOURCES)
-
-    def check_refs(table, column, known, what):
-        frame = t[table]
-        for i, value in frame[column].items():
-            if value != "" and value not in known:
-                out.error(where[table], f"{what} {value!r} is not defined", frame.at[i, "_row"], column)
-
-    check_refs("demands", "initiative", ids, "initiative")
-    check_refs("demands", "resource", known_resources, "resource")
-    check_refs("capacity", "resource", known_resources, "resource")
-    check_refs("dependencies", "predecessor", ids, "initiative")
-    check_refs("dependencies", "successor", ids, "initiative")
-    check_refs("funding", "resource", known_resources, "resource")
-    check_refs("funding", "milestone", ids, "milestone initiative")
-
     kinds = {r: "money" for r in MONEY_RESOURCES}
     kinds.update(dict(zip(res["resource"], res["kind"])))
+
+    def check_refs(table, column, what):
+        """References to initiatives or resources that no row defines."""
+        defined_in = "initiatives" if what.endswith("initiative") else "resources"
+        if defined_in not in readable:
+            return  # the defining table could not be read; that error says it all
+        known = ids if defined_in == "initiatives" else known_resources
+        frame = t[table]
+        extra = " (capital and revenue always exist)" if defined_in == "resources" else ""
+        for i, value in frame[column].items():
+            if value != "" and value not in known:
+                out.error(where[table], f"{what} {value!r} is not defined: no row of {where[defined_in]} has "
+                          f"it{extra}", frame.at[i, "_row"], column)
+
+    check_refs("demands", "initiative", "initiative")
+    check_refs("demands", "resource", "resource")
+    check_refs("capacity", "resource", "resource")
+    check_refs("dependencies", "predecessor", "initiative")
+    check_refs("dependencies", "successor", "initiative")
+    check_refs("funding", "resource", "resource")
+    check_refs("funding", "milestone", "milestone initiative")
 
     # ---- demands: offsets
     dem = t["demands"]
@@ -265,29 +357,27 @@ def build_portfolio(scenario: Scenario) -> Portfolio:
             k.append(int(low))
         else:
             if text != "":
-                out.error(where["demands"], f"{text!r} is not a whole number >= 0, build or run", dem.at[i, "_row"], "offset")
+                out.error(where["demands"], f"{text!r} is not a whole number >= 0, build or run", dem.at[i, "_row"],
+                          "offset")
             offset_kind.append("build")
             k.append(0)
 
     # ---- capacity and funding periods
     def resolve_rows(frame, table):
-        periods, ok = [], []
+        periods = []
         for i, text in frame["period"].items():
             got = horizon.resolve(text) if text != "" else None
             if got is None:
                 if text != "":
                     out.error(where[table], f"{text!r} is not a {horizon.granularity.value} or financial-year label "
-                              f"(e.g. {LABEL_EXAMPLES[horizon.granularity]!r} or '2026/27')", frame.at[i, "_row"], "period")
+                              f"(e.g. {LABEL_EXAMPLES[horizon.granularity]!r} or '2026/27')", frame.at[i, "_row"],
+                              "period")
                 periods.append(())
-                ok.append(False)
             elif not got[0]:
-                out.error(where[table], f"{text!r} is outside the horizon {horizon.labels[0]} .. {horizon.labels[-1]}",
-                          frame.at[i, "_row"], "period")
+                out.error(where[table], f"{text!r} is outside the horizon {span}", frame.at[i, "_row"], "period")
                 periods.append(())
-                ok.append(False)
             else:
                 periods.append(got[0])
-                ok.append(True)
         return periods
 
     cap = t["capacity"]
@@ -300,63 +390,116 @@ def build_portfolio(scenario: Scenario) -> Portfolio:
             cap_key.setdefault((cap.at[i, "resource"], cap_periods[i]), i)
     capacity_row, milestone_period = [], []
     for j in fund.index:
-        key = (fund.at[j, "resource"], fund_periods[j])
+        resource, period = fund.at[j, "resource"], fund.at[j, "period"]
+        key = (resource, fund_periods[j])
         row = fund.at[j, "_row"]
-        if fund.at[j, "resource"] in kinds and kinds[fund.at[j, "resource"]] != "money":
-            out.error(where["funding"], f"funding must land in a money resource; {fund.at[j, 'resource']!r} is staff", row, "resource")
-        if fund_periods[j] and key not in cap_key:
-            out.error(where["funding"], f"no capacity row for {fund.at[j, 'resource']} in {fund.at[j, 'period']}: "
-                      "funding adds to the capacity row with the same resource and period", row, "period")
+        if resource in kinds and kinds[resource] != "money":
+            out.error(where["funding"], f"funding must land in a money resource; {resource!r} is staff", row,
+                      "resource")
+        elif fund_periods[j] and resource and key not in cap_key and "capacity" in readable:
+            out.error(where["funding"], f"no capacity row for {resource} in {period}: funding adds to the capacity "
+                      f"row with the same resource and period, so {where['capacity']} needs a row "
+                      f"'{resource}, {period}'", row, "period")
         capacity_row.append(cap_key.get(key, -1))
-        first = horizon.resolve(fund.at[j, "period"])
-        if first is not None and fund.at[j, "period"]:
-            text = fund.at[j, "period"]
-            single = horizon.index(text)
-            if single is not None and horizon.granularity is not Granularity.YEAR:
-                milestone_period.append(single)
-            else:
-                year = int(text[:4])
-                milestone_period.append(year * horizon.per_year - horizon.origin)
-        else:
-            milestone_period.append(0)
+        # the milestone must be live by the first period of `period` (a year's first period for a year label)
+        milestone_period.append(adjustment_bound(horizon, period, first=True) if fund_periods[j] else 0)
 
     # ---- dependencies
     dep = t["dependencies"]
-    for i in dep.index:
-        if dep.at[i, "predecessor"] and dep.at[i, "predecessor"] == dep.at[i, "successor"]:
-            out.error(where["dependencies"], f"{dep.at[i, 'predecessor']!r} depends on itself", dep.at[i, "_row"], "successor")
-    ordered = dep[dep["type"].isin(["finish_to_start", "start_to_start", "requires"])]
+    self_loop = (dep["predecessor"] != "") & (dep["predecessor"] == dep["successor"])
+    for i in dep.index[self_loop]:
+        out.error(where["dependencies"], f"{dep.at[i, 'predecessor']!r} depends on itself", dep.at[i, "_row"],
+                  "successor")
+    ordered = dep[dep["type"].isin(_ORDERED) & ~self_loop & (dep["predecessor"] != "") & (dep["successor"] != "")]
     cycle = _find_cycle(list(zip(ordered["predecessor"], ordered["successor"])))
     if cycle:
         first_row = int(ordered[(ordered["predecessor"] == cycle[0]) & (ordered["successor"] == cycle[1])]["_row"].iloc[0])
-        out.error(where["dependencies"], f"dependency cycle: {' -> '.join(cycle)}", first_row, "successor")
+        out.error(where["dependencies"], f"dependency cycle: {' -> '.join(cycle)} (none of them could ever start)",
+                  first_row, "successor")
 
     # ---- scenario against the portfolio
-    sw = str(scenario.path) if scenario.path else "scenario"
-    settings = scenario.settings
-    for key in ("force_in", "force_out"):
-        for x in getattr(settings, key):
-            if x not in ids:
-                out.error(sw, f"initiative {x!r} is not in the portfolio", column=key)
-    mandatory = set(ini["id"][ini["mandatory"].astype(bool)])
+    if "initiatives" in readable:
+        for key in ("force_in", "force_out"):
+            for x in getattr(settings, key):
+                if x not in ids:
+                    out.error(scenario.where_of(key), f"initiative {x!r} is not in the portfolio", column=key)
+    mandatory_rows = dict(zip(ini["id"][ini["mandatory"].astype(bool)], ini["_row"][ini["mandatory"].astype(bool)]))
+    mandatory = set(mandatory_rows)
+    forced_out = set(settings.force_out)
     must = mandatory | set(settings.force_in)
-    for x in sorted(must & set(settings.force_out)):
-        why = "mandatory" if x in mandatory else "in force_in"
-        out.error(sw, f"{x!r} is {why} and also in force_out", column="force_out")
-    for i in dep.index:
-        a, b, typ = dep.at[i, "predecessor"], dep.at[i, "successor"], dep.at[i, "type"]
-        if typ == "excludes" and a in must and b in must:
+
+    def why(x):
+        return f"mandatory ({where['initiatives']}, row {mandatory_rows[x]})" if x in mandatory else "in force_in"
+
+    for x in sorted(must & forced_out):
+        out.error(scenario.where_of("force_out"), f"{x!r} is {why(x)} and also in force_out", column="force_out")
+    # What must be selected because something that must be selected needs it (transitively).
+    needed = {x: None for x in must}  # id -> the initiative that needs it (None: must itself)
+    frontier = list(must)
+    needs = {}
+    for a, b in zip(ordered["predecessor"], ordered["successor"]):
+        needs.setdefault(b, []).append(a)
+    while frontier:
+        b = frontier.pop()
+        for a in needs.get(b, ()):
+            if a not in needed:
+                needed[a] = b
+                frontier.append(a)
+
+    def chain(x):
+        path = [x]
+        while needed[path[-1]] is not None:
+            path.append(needed[path[-1]])
+        return path  # x, what needs x, ..., the must-select initiative
+
+    for x in sorted(set(needed) - must):
+        if x in forced_out:
+            c = chain(x)
+            out.warn(scenario.where_of("force_out"), f"{x!r} is forced out, but {c[-1]!r} must be selected and "
+                     f"needs it ({' <- '.join(c[::-1])}): no plan can do both, so the run will be infeasible",
+                     column="force_out")
+    for i in dep.index[dep["type"] == "excludes"]:
+        a, b = dep.at[i, "predecessor"], dep.at[i, "successor"]
+        if a in must and b in must:
             out.error(where["dependencies"], f"{a!r} and {b!r} exclude each other but both must be selected "
-                      "(mandatory or forced in)", dep.at[i, "_row"], "type")
-        if typ != "excludes" and b in must and a in set(settings.force_out):
-            out.error(where["dependencies"], f"{b!r} must be selected but needs {a!r}, which is forced out",
-                      dep.at[i, "_row"], "predecessor")
-    for n, adj in enumerate(scenario.adjustments):
-        if adj.resource not in known_resources:
-            out.error(sw, f"resource {adj.resource!r} is not defined", column=f"adjustments[{n}].resource")
+                      f"({a} is {why(a)}, {b} is {why(b)})", dep.at[i, "_row"], "type")
+        elif a in needed and b in needed:
+            out.warn(where["dependencies"], f"{a!r} and {b!r} exclude each other, but both are needed by initiatives "
+                     "that must be selected: the run will be infeasible", dep.at[i, "_row"], "type")
+    if "resources" in readable:
+        for n, adj in enumerate(scenario.adjustments):
+            if adj.resource not in known_resources:
+                out.error(scenario.where_of("adjustments"), f"resource {adj.resource!r} is not defined",
+                          column=f"adjustments[{n}].resource")
+    score_columns = {c for c in ini.columns if c.startswith("score_")}
+    for objective in settings.alignment_weights:
+        if f"score_{objective}" not in score_columns and "initiatives" in raw:
+            key = f"objective.alignment_weights.{objective}"
+            out.warn(scenario.where_of(key), f"no initiative has a score_{objective} column, so this weight has no "
+                     "effect", column=key)
+
+    # ---- warnings: periods with no limit for a resource that is used. Coverage does not depend on
+    # amounts, so this is reported even when there are errors (one pass shows everything).
+    if "capacity" in raw:
+        used = set(dem["resource"][dem["amount"].fillna(0) > 0])
+        if (ini["capital_cost"].fillna(0) > 0).any():
+            used.add("capital")
+        if (ini[["revenue_cost", "running_cost"]].fillna(0).to_numpy() > 0).any():
+            used.add("revenue")
+        if settings.external and ((res["kind"] == "staff") & (res["external_cost"].fillna(0) > 0)
+                                  & (res["external_max"].fillna(0) > 0)).any():
+            used.add("revenue")  # external staff are paid from revenue
+        covered: dict[str, set[int]] = {}
+        for r, ps in zip(cap["resource"], cap_periods):
+            covered.setdefault(r, set()).update(ps)
+        for r in sorted(used & known_resources):
+            missing = [p for p in range(T) if p not in covered.get(r, set())]
+            if missing:
+                out.warn(where["capacity"], f"{r} has no limit in {len(missing)} of the {T} periods "
+                         f"({_spans(missing, horizon)}): there it can be used without bound", column="resource")
 
     if out.has_errors:
-        raise InputError(out.issues)
+        return None
 
     # ---- build typed entity tables
     initiatives = pd.DataFrame({
@@ -393,15 +536,16 @@ def build_portfolio(scenario: Scenario) -> Portfolio:
     funding = pd.DataFrame({"source": fund["source"], "resource": fund["resource"], "period": fund["period"],
                             "amount": fund["amount"].astype(float),
                             "milestone": pd.Series([m if m else None for m in fund["milestone"]], dtype=object,
-                                                       index=fund.index),
+                                                   index=fund.index),
                             "capacity_row": capacity_row, "milestone_period": milestone_period}).reset_index(drop=True)
     dependencies = pd.DataFrame({"predecessor": dep["predecessor"], "successor": dep["successor"],
                                  "type": dep["type"], "lag": dep["lag"].astype(int)}).reset_index(drop=True)
 
     # ---- scenario adjustments, in order
-    for adj in scenario.adjustments:
-        lo = _bound(horizon, adj.start, first=True) if adj.start else -10**9
-        hi = _bound(horizon, adj.end, first=False) if adj.end else 10**9
+    for n, adj in enumerate(scenario.adjustments):
+        lo = adjustment_bound(horizon, adj.start, first=True) if adj.start else -10**9
+        hi = adjustment_bound(horizon, adj.end, first=False) if adj.end else 10**9
+        # a row changes only when every period it covers lies in range (a year row half inside stays)
         hit = np.array([r == adj.resource and bool(ps) and lo <= min(ps) and max(ps) <= hi
                         for r, ps in zip(capacity["resource"], capacity["periods"])], dtype=bool)
         if adj.scale is not None:
@@ -410,52 +554,50 @@ def build_portfolio(scenario: Scenario) -> Portfolio:
             funding.loc[landing, "amount"] *= adj.scale
         else:
             capacity.loc[hit, "amount"] += adj.add
+            negative = capacity.index[hit & (capacity["amount"] < 0).to_numpy()]
+            for i in negative[:3]:
+                out.error(scenario.where_of("adjustments"), f"adding {adj.add:g} leaves {adj.resource} in "
+                          f"{capacity.at[i, 'period']} at {capacity.at[i, 'amount']:g}; a limit cannot be negative",
+                          column=f"adjustments[{n}].add")
         if not hit.any():
-            out.warn(sw, f"adjustment of {adj.resource} changes no capacity row", column="adjustments")
+            out.warn(scenario.where_of("adjustments"), f"adjustment of {adj.resource} changes no capacity row",
+                     column=f"adjustments[{n}]")
+    if out.has_errors:
+        return None
 
-    # ---- warnings: periods with no limit for a resource that is used
-    used = set(demands["resource"])
-    if (initiatives[["capital_cost"]].to_numpy() > 0).any():
-        used.add("capital")
-    if (initiatives[["revenue_cost", "running_cost"]].to_numpy() > 0).any():
-        used.add("revenue")
-    for r in sorted(used):
-        covered = set()
-        for ps in capacity.loc[capacity["resource"] == r, "periods"]:
-            covered.update(ps)
-        missing = [p for p in range(T) if p not in covered]
-        if missing:
-            span = horizon.label(missing[0]) + (f" .. {horizon.label(missing[-1])}" if len(missing) > 1 else "")
-            out.warn(where["capacity"] if "capacity" in raw else "capacity",
-                     f"{r} has no limit in {len(missing)} period(s) ({span})", column="resource")
-
-    portfolio = Portfolio(name=scenario.name, horizon=horizon, settings=settings, initiatives=initiatives,
-                          resources=resources, demands=demands, capacity=capacity, funding=funding,
-                          dependencies=dependencies, scenario=scenario, warnings=out.issues,
-                          input_hash=_hash_inputs(scenario, scenario.portfolio))
-    return portfolio
-
-
-def _bound(horizon: Horizon, label: str, first: bool) -> int:
-    got = horizon.resolve(label)
-    single = horizon.index(label)
-    if single is not None and horizon.granularity is not Granularity.YEAR:
-        return single
-    year = int(str(label)[:4])
-    start = year * horizon.per_year - horizon.origin
-    return start if first else start + horizon.per_year - 1
+    return Portfolio(name=scenario.name, horizon=horizon, settings=settings, initiatives=initiatives,
+                     resources=resources, demands=demands, capacity=capacity, funding=funding,
+                     dependencies=dependencies, scenario=scenario, warnings=out.issues,
+                     input_hash=_hash_inputs(scenario, scenario.portfolio))
 
 
 def load(scenario: str | Path | Scenario) -> Portfolio:
     """Scenario file (or loaded Scenario) -> validated Portfolio. Raises InputError."""
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+        scenario, issues = read_scenario(scenario)
+        if scenario is None or any(i.severity == "error" for i in issues):
+            # report the tables' problems too, as far as the scenario lets us read them
+            raise InputError(validate_issues(scenario, issues))
     return build_portfolio(scenario)
 
 
-def validate(scenario: str | Path) -> list[Issue]:
+def validate_issues(scenario: Scenario | None, issues: list[Issue]) -> list[Issue]:
+    """The scenario's own issues followed by those of its portfolio (when it can be read at all)."""
+    issues = list(issues)
+    if scenario is not None:
+        try:
+            issues += build_portfolio(scenario).warnings
+        except InputError as exc:
+            issues += exc.issues
+    return issues
+
+
+def validate(scenario: str | Path | Scenario) -> list[Issue]:
     """Every problem (errors and warnings) of a scenario and its portfolio; never raises on bad input."""
     try:
-        return load(scenario).warnings
-    except InputError as exc:
-        return exc.issues
+        if isinstance(scenario, Scenario):
+            return validate_issues(scenario, [])
+        return validate_issues(*read_scenario(scenario))
+    except Exception as exc:  # a safety net: read_scenario and build_portfolio catch everything already
+        return [Issue("error", str(scenario), f"the input could not be checked because of an unexpected problem "
+                      f"({type(exc).__name__}: {exc}); please report this with the input files")]
