@@ -80,6 +80,81 @@ def cmd_run(args) -> int:
     return EXIT_INFEASIBLE if result.status is Status.INFEASIBLE else EXIT_NO_PLAN
 
 
+def _options(args) -> dict:
+    return {k: v for k, v in {"solver": args.solver, "time_limit": args.time_limit}.items() if v is not None}
+
+
+def cmd_batch(args) -> int:
+    from .batch import expand, run_batch
+
+    paths = expand(args.scenarios)
+    if not paths:
+        print("ERROR: no scenario files given", file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        result = run_batch(paths, args.out, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+                           deadline=args.deadline, progress=not args.quiet, **_options(args))
+    except ValueError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    ran = len(result.records) - len(result.skipped)
+    print(f"{len(result.records)} scenario(s): {ran} solved, {len(result.skipped)} unchanged since the last run, "
+          f"{len(result.failed)} failed")
+    for rec in result.records:
+        if rec.reason:
+            print(f"  {rec.scenario}: {rec.reason} - {rec.message}")
+    print(f"Comparison: {result.out / 'comparison.csv'} and comparison.xlsx")
+    return EXIT_OK if not result.failed else EXIT_NO_PLAN
+
+
+def cmd_compare(args) -> int:
+    from .whatif import compare
+
+    for folder in (args.a, args.b):
+        if not (Path(folder) / "summary.json").exists():
+            print(f"ERROR: {folder} is not a result folder (no summary.json)", file=sys.stderr)
+            return EXIT_INPUT
+    comparison = compare(args.a, args.b)
+    print(comparison.text)
+    if args.out:
+        comparison.changes.to_csv(args.out)
+        print(f"Changes written to {args.out}")
+    return EXIT_OK
+
+
+def cmd_stress(args) -> int:
+    from .whatif import stress
+
+    try:
+        cuts = [float(c) for c in args.cuts.split(",") if c.strip()]
+        result = stress(args.scenario, resource=args.resource, cuts=cuts, start=getattr(args, "from"),
+                        out=args.out, workers=args.workers, progress=not args.quiet, **_options(args))
+    except InputError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return EXIT_INPUT
+    except ValueError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(result.text)
+    print(f"Table: {result.batch.out / 'stress.csv'}")
+    return EXIT_OK
+
+
+def cmd_frontier(args) -> int:
+    from .whatif import frontier
+
+    try:
+        result = frontier(args.scenario, resource=args.resource, low=getattr(args, "from"), high=args.to,
+                          steps=args.steps, out=args.out, workers=args.workers, progress=not args.quiet,
+                          **_options(args))
+    except InputError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return EXIT_INPUT
+    print(result.text)
+    print(f"Table: {result.batch.out / 'frontier.csv'}; chart: {result.chart}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prioritiser", description="Choose and schedule a trust's digital and IT "
                                      "initiatives within its money and staff limits.")
@@ -96,6 +171,43 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--gap", type=float, help="relative gap tolerance (overrides the scenario)")
     r.add_argument("--quiet", action="store_true", help="print only the summary")
     r.set_defaults(func=cmd_run)
+
+    def solve_options(p):
+        p.add_argument("--solver", choices=["highs", "cbc"], help="override every scenario's solver")
+        p.add_argument("--time-limit", type=float, help="seconds per scenario (overrides the scenarios)")
+        p.add_argument("--workers", type=int, help="scenarios solved at once (default: one per core)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    b = sub.add_parser("batch", help="solve many scenarios (globs welcome), each in its own process")
+    b.add_argument("scenarios", nargs="+")
+    b.add_argument("--out", default="results/batch", help="output folder (default results/batch)")
+    b.add_argument("--deadline", type=float, help="hard seconds per scenario (default 1.5 x time limit + 30)")
+    b.add_argument("--executor", choices=["local", "dask"], default="local")
+    b.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786")
+    solve_options(b)
+    b.set_defaults(func=cmd_batch)
+    c = sub.add_parser("compare", help="what changed between two result folders")
+    c.add_argument("a")
+    c.add_argument("b")
+    c.add_argument("--out", help="write the table of changes to this CSV file")
+    c.set_defaults(func=cmd_compare)
+    s = sub.add_parser("stress", help="value lost and initiatives dropped as a budget is cut")
+    s.add_argument("scenario")
+    s.add_argument("--resource", default="capital")
+    s.add_argument("--cuts", default="5,10,20,30", help="percentages, comma separated")
+    s.add_argument("--from", default=None, help="first period or financial year cut (default: the second year)")
+    s.add_argument("--out", help="output folder (default results/<scenario>-stress-<resource>)")
+    solve_options(s)
+    s.set_defaults(func=cmd_stress)
+    f = sub.add_parser("frontier", help="best value against budget, re-optimised at each level")
+    f.add_argument("scenario")
+    f.add_argument("--resource", default="capital")
+    f.add_argument("--from", type=float, default=0.5, help="lowest budget as a share of today's (default 0.5)")
+    f.add_argument("--to", type=float, default=1.5, help="highest share (default 1.5)")
+    f.add_argument("--steps", type=int, default=11)
+    f.add_argument("--out", help="output folder (default results/<scenario>-frontier-<resource>)")
+    solve_options(f)
+    f.set_defaults(func=cmd_frontier)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .engine import Result
 
-OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx")
+OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json")
 PLAN_COLUMNS = ["id", "name", "selected", "start", "go_live", "pv_benefit", "pv_revenue", "in_year_revenue",
                 "pv_cost", "reason"]
 
@@ -127,18 +127,17 @@ def console_summary(result: Result) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(result: Result, out_dir: str | Path) -> Path:
-    """Write the four files atomically into `out_dir` (replacing an earlier result folder)."""
+def publish(out_dir: str | Path, fill) -> Path:
+    """Create `out_dir` atomically: `fill(tmp)` writes into a hidden sibling that is renamed into
+    place only when complete, replacing an earlier folder of the same name."""
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide results from colleagues
     try:
-        summary = summary_dict(result)
-        if result.has_plan:
-            plan_frame(result).to_csv(tmp / "plan.csv", index=False)
-            result.usage.to_csv(tmp / "usage.csv", index=False)
-            write_workbook(result, tmp / "report.xlsx", summary)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
+        fill(tmp)
         old = None
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
@@ -152,10 +151,44 @@ def write_outputs(result: Result, out_dir: str | Path) -> Path:
     return out_dir
 
 
-def write_workbook(result: Result, path: Path, summary: dict) -> None:
+def write_outputs(result: Result, out_dir: str | Path, extra: dict[str, str] | None = None) -> Path:
+    """Write plan.csv, usage.csv, report.xlsx (when there is a plan) and summary.json atomically."""
+    def fill(tmp: Path) -> None:
+        summary = summary_dict(result)
+        if result.has_plan:
+            plan_frame(result).to_csv(tmp / "plan.csv", index=False)
+            result.usage.to_csv(tmp / "usage.csv", index=False)
+            write_workbook(result, tmp / "report.xlsx", summary)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
+        for name, text in (extra or {}).items():
+            (tmp / name).write_text(text)
+    return publish(out_dir, fill)
+
+
+MONEY_COLUMNS = {"pv_benefit", "pv_revenue", "in_year_revenue", "pv_cost", "spend", "budget", "headroom",
+                 "objective", "npv"}
+
+
+def format_sheet(ws, frame: pd.DataFrame) -> None:
+    """Bold NHS-blue header, frozen, readable widths, £ formats on money columns."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    ws.freeze_panes = "A2"
+    for cell in ws[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="005EB8")  # NHS blue
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for j, col in enumerate(frame.columns, start=1):
+        letter = get_column_letter(j)
+        width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)]) + 2
+        ws.column_dimensions[letter].width = min(max(width, 10), 60)
+        if col in MONEY_COLUMNS or str(col).startswith(("capital_", "revenue_")):
+            for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                row[0].number_format = '£#,##0;-£#,##0'
+
+
+def write_workbook(result: Result, path: Path, summary: dict) -> None:
     c = result.components
     headline = pd.DataFrame([
         ("Scenario", result.scenario), ("Status", result.status.value), ("Gap to best bound", result.gap),
@@ -173,23 +206,11 @@ def write_workbook(result: Result, path: Path, summary: dict) -> None:
     usage = result.usage
     warnings = pd.DataFrame({"Warning": summary.get("warnings", [])})
     sheets = {"Summary": headline, "Plan": plan, "Spend by year": spend, "Usage": usage, "Warnings": warnings}
-    money_cols = {"pv_benefit", "pv_revenue", "in_year_revenue", "pv_cost", "spend", "budget", "headroom"}
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         for name, frame in sheets.items():
             frame.to_excel(xl, sheet_name=name, index=False)
             ws = xl.sheets[name]
-            ws.freeze_panes = "A2"
-            for cell in ws[1]:
-                cell.font = Font(bold=True, color="FFFFFF")
-                cell.fill = PatternFill("solid", fgColor="005EB8")  # NHS blue
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-            for j, col in enumerate(frame.columns, start=1):
-                letter = get_column_letter(j)
-                width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)]) + 2
-                ws.column_dimensions[letter].width = min(max(width, 10), 60)
-                if col in money_cols:
-                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                        row[0].number_format = '£#,##0;-£#,##0'
+            format_sheet(ws, frame)
             if name == "Summary":
                 for row in ws.iter_rows(min_row=2, min_col=2, max_col=2):
                     label = ws.cell(row=row[0].row, column=1).value or ""

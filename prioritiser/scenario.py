@@ -155,6 +155,8 @@ def _check_keys(doc: dict, schema: dict, where: str, prefix: str, issues: list[I
             continue
         expected = schema[key]
         if isinstance(expected, dict):
+            if value is None:
+                continue  # `objective:` with nothing under it: nothing set
             if not isinstance(value, dict):
                 issues.append(Issue("error", where, f"must be a mapping of keys to values, not {_kind(value)}",
                                     column=path))
@@ -258,11 +260,19 @@ def read_scenario(path: str | Path) -> tuple[Scenario | None, list[Issue]]:
     """
     issues: list[Issue] = []
     try:
-        return _read_scenario(Path(path), issues), issues
+        scenario = _read_scenario(Path(path), issues)
     except Exception as exc:  # a safety net: bad input must give a message, never a traceback
         issues.append(Issue("error", display_path(path), "could not be read because of an unexpected problem "
                             f"({type(exc).__name__}: {exc}); please report this with the file"))
-        return None, issues
+        scenario = None
+    # A key with a bad shape can fail more than one check; its first message is enough.
+    first, seen = [], set()
+    for issue in issues:
+        place = (issue.where, issue.row, issue.column)
+        if issue.column is None or place not in seen:
+            first.append(issue)
+        seen.add(place)
+    return scenario, first
 
 
 def _read_scenario(path: Path, issues: list[Issue]) -> Scenario | None:
@@ -301,7 +311,7 @@ def _read_scenario(path: Path, issues: list[Issue]) -> Scenario | None:
                             column="horizon.granularity"))
         granularity = None
     for key in ("start", "periods"):
-        if h.get(key) is None:
+        if h.get(key) is None and not isinstance(doc.get("horizon"), (str, int, float, list)):  # else said already
             issues.append(Issue("error", top, "required (in this file or one it extends)", column=f"horizon.{key}"))
     if granularity is not None and h.get("start") is not None and h.get("periods") is not None:
         # A bound on the horizon keeps a typo (periods: 2000000) from tying the computer up for hours.

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 
 from .errors import Issue
@@ -66,36 +67,63 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _clean(frame: pd.DataFrame, first_row: int = 2) -> tuple[pd.DataFrame, list[int]]:
-    """Stripped text cells; rows blank in every cell dropped (Excel sheets often end with many).
+def _table_from_rows(rows, where: str, result: ReadResult) -> tuple[pd.DataFrame, list[int]] | None:
+    """Header row + data rows (lists of raw cells) -> text frame and each row's spreadsheet number.
 
-    Returns the frame with a RangeIndex and the spreadsheet row number of each remaining row.
+    Rows blank in every cell are dropped (Excel sheets often end with many) but keep numbering the
+    rows after them, so that a reported row number is the one the user sees.
     """
-    frame = frame.copy()
-    frame.columns = [_cell_text(c) for c in frame.columns]
-    # pandas names a blank header cell "Unnamed: n"; such a column has no name to refer to.
-    frame = frame.loc[:, [not (c == "" or c.startswith("Unnamed:")) for c in frame.columns]]
-    frame = frame.map(_cell_text) if len(frame.columns) else frame
-    rows = list(range(first_row, first_row + len(frame)))
-    if len(frame.columns) and len(frame):
-        filled = (frame != "").any(axis=1).to_numpy()
-        frame = frame.loc[filled]
-        rows = [r for r, keep in zip(rows, filled) if keep]
-    elif not len(frame.columns):
-        frame, rows = frame.iloc[0:0], []
-    return frame.reset_index(drop=True), rows
+    rows = iter(rows)
+    header = [_cell_text(c) for c in next(rows, [])]
+    while header and header[-1] == "":
+        header.pop()
+    if not header:
+        result.issues.append(Issue("error", where, "the header row (row 1) is empty; it must name the columns", 1))
+        return None
+    seen: dict[str, int] = {}
+    for n, name in enumerate(header):
+        if name and name in seen:
+            result.issues.append(Issue("error", where, f"column {name!r} appears twice in the header (columns "
+                                       f"{_column_letter(seen[name])} and {_column_letter(n)}); the second is ignored",
+                                       1, name))
+        seen.setdefault(name, n)
+    keep = [n for n, name in enumerate(header) if name and seen[name] == n]  # a blank header names nothing
+    width = len(header)
+    cells, numbers = [], []
+    for number, row in enumerate(rows, start=2):
+        text = [_cell_text(c) for c in row]
+        extra = [c for c in text[width:] if c != ""]
+        if extra:
+            result.issues.append(Issue("error", where, f"this row has more cells than the header names ({extra[0]!r} "
+                                       f"is in column {_column_letter(width + text[width:].index(extra[0]))}, which "
+                                       "has no header)", number))
+        text = (text + [""] * width)[:width]
+        if any(text):
+            cells.append([text[n] for n in keep])
+            numbers.append(number)
+    frame = pd.DataFrame(cells, columns=[header[n] for n in keep], dtype=object)
+    if not cells:
+        frame = pd.DataFrame({header[n]: pd.Series(dtype=object) for n in keep})
+    return frame, numbers
 
 
-def _read_csv(path: Path, result: ReadResult) -> pd.DataFrame | None:
+def _column_letter(n: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: how a spreadsheet names a column."""
+    letters = ""
+    n += 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return letters
+
+
+def _read_csv(path: Path, result: ReadResult) -> tuple[pd.DataFrame, list[int]] | None:
     """One CSV file as text cells, or None (with an issue) when it cannot be read."""
     name = path.name
     try:
         data = path.read_bytes()
     except OSError as exc:
         result.issues.append(Issue("error", name, f"cannot be opened: {exc.strerror or exc}"))
-        return None
-    if not data.strip():
-        result.issues.append(Issue("error", name, "the file is empty; it needs at least a header row", 1))
         return None
     if data[:4] == b"PK\x03\x04":
         result.issues.append(Issue("error", name, "this is an Excel workbook saved with a .csv name; save it as "
@@ -111,25 +139,54 @@ def _read_csv(path: Path, result: ReadResult) -> pd.DataFrame | None:
             break
         except UnicodeDecodeError:
             continue
-    header = text.lstrip("\r\n").splitlines()[0] if text.strip() else ""
+    if not text.strip():
+        result.issues.append(Issue("error", name, "the file is empty; it needs at least a header row", 1))
+        return None
+    header = text.splitlines()[0]
     if "," not in header:
         for sep, what in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|' characters")):
             if sep in header:
                 result.issues.append(Issue("error", name, f"the columns are separated by {what}, not commas; "
                                            "save the file as comma-separated CSV", 1))
                 return None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except pd.errors.EmptyDataError:
-        result.issues.append(Issue("error", name, "the file is empty; it needs at least a header row", 1))
-    except pd.errors.ParserError as exc:
-        # pandas says e.g. "Expected 5 fields in line 7, saw 6": a row with more cells than the header.
-        detail = str(exc).strip().replace("Error tokenizing data. C error: ", "")
-        result.issues.append(Issue("error", name, f"cannot be read as CSV ({detail}); check for a row with more "
-                                   "cells than the header, or an unclosed quote"))
-    except (ValueError, csv.Error) as exc:
-        result.issues.append(Issue("error", name, f"cannot be read as CSV ({exc})"))
-    return None
+        rows = list(reader)
+    except csv.Error as exc:
+        # strict parsing: a stray or unclosed quote is reported rather than silently eating rows
+        result.issues.append(Issue("error", name, f"cannot be read as CSV near line {reader.line_num} ({exc}); "
+                                   "check for an unclosed or stray quote (\")"))
+        return None
+    return _table_from_rows(rows, name, result)
+
+
+def _read_workbook(source: Path, result: ReadResult) -> None:
+    try:
+        book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        result.issues.append(Issue("error", source.name, f"cannot be opened as an Excel workbook ({exc})"))
+        return
+    try:
+        by_lower = {name.strip().lower(): name for name in book.sheetnames}
+        result.found = list(book.sheetnames)
+        for name in TABLES:
+            if name not in by_lower:
+                continue
+            sheet = book[by_lower[name]]
+            where = f"{source.name}, sheet {name}"
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()  # some programs write wrong sheet sizes; read what is there
+            try:
+                got = _table_from_rows(sheet.iter_rows(values_only=True), where, result)
+            except Exception as exc:  # a damaged sheet inside a workbook that opened
+                result.issues.append(Issue("error", where, f"cannot be read ({exc})"))
+                got = None
+            if got is None:
+                result.unreadable.add(name)
+            else:
+                result.tables[name] = RawTable(name, where, *got)
+    finally:
+        book.close()
 
 
 def read_portfolio(source: str | Path) -> ReadResult:
@@ -148,24 +205,13 @@ def read_portfolio(source: str | Path) -> ReadResult:
             path = files.get(f"{name}.csv")
             if path is None:
                 continue
-            frame = _read_csv(path, result)
-            if frame is None:
+            got = _read_csv(path, result)
+            if got is None:
                 result.unreadable.add(name)
-                continue
-            frame, rows = _clean(frame)
-            result.tables[name] = RawTable(name, path.name, frame, rows)
+            else:
+                result.tables[name] = RawTable(name, path.name, *got)
     elif source.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            sheets = pd.read_excel(source, sheet_name=None, dtype=object, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many types for a damaged workbook
-            result.issues.append(Issue("error", source.name, f"cannot be opened as an Excel workbook ({exc})"))
-            return result
-        by_lower = {str(k).strip().lower(): k for k in sheets}
-        result.found = [str(k) for k in sheets]
-        for name in TABLES:
-            if name in by_lower:
-                frame, rows = _clean(sheets[by_lower[name]])
-                result.tables[name] = RawTable(name, f"{source.name}, sheet {name}", frame, rows)
+        _read_workbook(source, result)
     else:
         result.issues.append(Issue("error", source.name, "a portfolio must be a folder of CSV files or an .xlsx "
                                    "workbook"))

@@ -235,10 +235,14 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
         out.error(scenario.where_of("portfolio"), f"portfolio not found: {display_path(source)} (expected a folder "
                   "of CSV files or an .xlsx workbook)", column="portfolio")
         return None
+    if not source.is_dir() and source.suffix.lower() not in (".xlsx", ".xlsm"):
+        out.error(scenario.where_of("portfolio"), f"{display_path(source)} is neither a folder of CSV files nor an "
+                  ".xlsx workbook", column="portfolio")
+        return None
     read = read_portfolio(source)
     out.issues.extend(read.issues)
-    if not source.is_dir() and read.issues:
-        return None  # the workbook itself cannot be opened: nothing more to check
+    if any(i.where in (source.name, str(source)) for i in read.issues):
+        return None  # the workbook itself cannot be opened (or is no portfolio): nothing more to check
     raw = read.tables
     readable = {name for name in TABLES if name not in read.unreadable}
     for name in ("initiatives", "capacity"):
@@ -384,6 +388,7 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
     cap_periods = resolve_rows(cap, "capacity")
     fund = t["funding"]
     fund_periods = resolve_rows(fund, "funding")
+    bad_capacity = {r for r, ps, text in zip(cap["resource"], cap_periods, cap["period"]) if not ps and text}
     cap_key = {}
     for i in cap.index:
         if cap_periods[i]:
@@ -396,7 +401,8 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
         if resource in kinds and kinds[resource] != "money":
             out.error(where["funding"], f"funding must land in a money resource; {resource!r} is staff", row,
                       "resource")
-        elif fund_periods[j] and resource and key not in cap_key and "capacity" in readable:
+        elif fund_periods[j] and resource and key not in cap_key and "capacity" in readable \
+                and resource not in bad_capacity:  # else the row may be there with a mistyped period
             out.error(where["funding"], f"no capacity row for {resource} in {period}: funding adds to the capacity "
                       f"row with the same resource and period, so {where['capacity']} needs a row "
                       f"'{resource}, {period}'", row, "period")
@@ -455,9 +461,9 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
     for x in sorted(set(needed) - must):
         if x in forced_out:
             c = chain(x)
+            through = f" ({' needs '.join(c[::-1])})" if len(c) > 2 else ""
             out.warn(scenario.where_of("force_out"), f"{x!r} is forced out, but {c[-1]!r} must be selected and "
-                     f"needs it ({' <- '.join(c[::-1])}): no plan can do both, so the run will be infeasible",
-                     column="force_out")
+                     f"needs it{through}: no plan can do both, so the run will be infeasible", column="force_out")
     for i in dep.index[dep["type"] == "excludes"]:
         a, b = dep.at[i, "predecessor"], dep.at[i, "successor"]
         if a in must and b in must:

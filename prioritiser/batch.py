@@ -1,0 +1,351 @@
+"""Batch runs that survive failure: many scenarios, each in its own process, with a hard deadline.
+
+- Each scenario runs in a child process that leads its own process group (so CBC's subprocess goes
+  with it); past its deadline the whole group is killed.
+- One failure (bad input, infeasible, crash, time-out, killed worker) is recorded with its reason
+  and never stops the others.
+- Every scenario's folder is published atomically with a `run.json` record; a rerun skips the
+  scenarios whose inputs (SHA-256 of the scenario and portfolio files), engine version and run
+  options are unchanged and that finished, so a killed batch resumes where it stopped.
+- Locally the children are forked from a warm fork server (imports paid once); with
+  `executor="dask"` the same isolated runner is submitted to a dask.distributed cluster.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .errors import InputError
+from .report import publish
+
+RUN_RECORD = "run.json"
+RUNNING = ".running"  # lock files of scenarios being solved: <name> holds the child's pid
+DEFAULT_MARGIN = 30.0  # seconds beyond a scenario's own time limit before its deadline
+
+
+@dataclass
+class Job:
+    name: str
+    path: Path
+    out: Path
+    key: str  # changes whenever the inputs, engine version or run options change
+    deadline: float  # seconds
+    options: dict = field(default_factory=dict)  # solver, time_limit, gap overrides
+
+
+@dataclass
+class Record:
+    """What a batch knows about one scenario (the content of its run.json)."""
+
+    scenario: str
+    key: str
+    status: str  # optimal / feasible / infeasible / error
+    reason: str  # "" when a plan was found; else bad input / infeasible / time-out / crashed / killed / error
+    message: str = ""
+    seconds: float = 0.0
+    finished: bool = True  # False: a crash or kill that a rerun should try again
+    run_id: str = ""
+    engine_version: str = __version__
+    scenario_file: str = ""
+
+
+def _hash_files(paths) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        p = Path(p)
+        h.update(p.name.encode())
+        h.update(p.read_bytes() if p.exists() else b"<missing>")
+    return h.hexdigest()
+
+
+def plan_job(path: str | Path, out_root: Path, options: dict, deadline: float | None) -> Job:
+    """Name, cache key and deadline of one scenario (bad input still gets a job: it fails cleanly)."""
+    from .scenario import load_scenario
+
+    path = Path(path).resolve()
+    name, files, time_limit = path.stem, [path], 60.0
+    try:
+        sc = load_scenario(path)
+        name, time_limit = sc.name, sc.solver.time_limit
+        files = list(sc.files)
+        src = sc.portfolio
+        files += sorted(src.glob("*.csv")) if src.is_dir() else [src]
+    except InputError:
+        pass
+    if options.get("time_limit") is not None:
+        time_limit = options["time_limit"]
+    limit = deadline if deadline is not None else time_limit * 1.5 + DEFAULT_MARGIN
+    key_src = json.dumps({"inputs": _hash_files(files), "version": __version__, "options": options,
+                          "deadline": limit}, sort_keys=True)
+    return Job(name, path, out_root / name, hashlib.sha256(key_src.encode()).hexdigest(), limit, options)
+
+
+def read_record(folder: Path) -> Record | None:
+    try:
+        return Record(**json.loads((folder / RUN_RECORD).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _publish_failure(job: Job, status: str, reason: str, message: str, seconds: float, finished: bool) -> Record:
+    rec = Record(job.name, job.key, status, reason, message, round(seconds, 3), finished, uuid.uuid4().hex,
+                 scenario_file=str(job.path))
+    summary = {"scenario": job.name, "status": status, "reason": reason, "message": message,
+               "objective": None, "bound": None, "gap": None, "seconds": round(seconds, 3),
+               "package_version": __version__}
+
+    def fill(tmp: Path):
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
+        (tmp / RUN_RECORD).write_text(json.dumps(asdict(rec), indent=2))
+    publish(job.out, fill)
+    return rec
+
+
+def solve_job(job: Job) -> Record:
+    """Solve in this process and publish the folder (the child's work)."""
+    from .engine import run
+    from .report import write_outputs
+
+    t0 = time.perf_counter()
+    try:
+        result = run(job.path, **job.options)
+    except InputError as exc:
+        errors = "; ".join(str(i) for i in exc.errors[:20])
+        return _publish_failure(job, "error", "bad input", errors, time.perf_counter() - t0, True)
+    reason = {"optimal": "", "feasible": "", "infeasible": "infeasible"}.get(result.status.value, "error")
+    rec = Record(job.name, job.key, result.status.value, reason, result.message,
+                 round(time.perf_counter() - t0, 3), True, uuid.uuid4().hex, scenario_file=str(job.path))
+    write_outputs(result, job.out, extra={RUN_RECORD: json.dumps(asdict(rec), indent=2)})
+    return rec
+
+
+def _child(job: Job) -> None:
+    os.setsid()  # lead a new process group: a deadline kill takes the solver's subprocesses too
+    lock = job.out.parent / RUNNING / job.name
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(str(os.getpid()))
+    try:
+        solve_job(job)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+_CONTEXT = None
+
+
+def _context():
+    """A fork server preloaded with the engine: each child is a cheap fork of a warm process."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["prioritiser.engine", "prioritiser.report", "prioritiser.batch",
+                                    "highspy", "pulp"])
+        _CONTEXT = ctx
+    return _CONTEXT
+
+
+def run_isolated(job: Job) -> Record:
+    """Run one job in its own process group under its deadline; always returns a Record."""
+    ctx = _context()
+    t0 = time.perf_counter()
+    proc = ctx.Process(target=_child, args=(job,), name=f"prioritiser:{job.name}")
+    proc.start()
+    proc.join(job.deadline)
+    seconds = time.perf_counter() - t0
+    if proc.exitcode is None:  # past the deadline: the whole group goes
+        _kill_group(proc.pid)
+        proc.join(10)
+        (job.out.parent / RUNNING / job.name).unlink(missing_ok=True)
+        return _publish_failure(job, "error", "time-out", f"killed after its deadline of {job.deadline:g} s",
+                                seconds, True)
+    rec = read_record(job.out)
+    if proc.exitcode == 0 and rec is not None and rec.key == job.key:
+        return rec
+    (job.out.parent / RUNNING / job.name).unlink(missing_ok=True)
+    if proc.exitcode is not None and proc.exitcode < 0:
+        why = f"killed by signal {-proc.exitcode} ({signal.Signals(-proc.exitcode).name})"
+        return _publish_failure(job, "error", "killed", why, seconds, False)
+    return _publish_failure(job, "error", "crashed", f"worker exited with code {proc.exitcode}", seconds, False)
+
+
+def _run_isolated_on_dask(job: Job) -> dict:
+    return asdict(run_isolated(job))
+
+
+def _clear_stale(out_root: Path) -> None:
+    """Kill workers a killed batch left running, so no scenario is solved twice at once."""
+    folder = out_root / RUNNING
+    if not folder.is_dir():
+        return
+    for lock in folder.iterdir():
+        try:
+            pid = int(lock.read_text().strip())
+        except (OSError, ValueError):
+            pid = 0
+        if pid > 0:
+            _kill_group(pid)
+        lock.unlink(missing_ok=True)
+
+
+@dataclass
+class BatchResult:
+    """Tables over every scenario of a batch, with a `scenario` index level."""
+
+    out: Path
+    records: list[Record]
+    skipped: list[str]
+    comparison: pd.DataFrame  # index scenario
+    selection: pd.DataFrame  # index initiative, one column per scenario: start period or blank
+    plans: pd.DataFrame  # index (scenario, initiative)
+    usage: pd.DataFrame  # index (scenario, row)
+
+    @property
+    def failed(self) -> list[Record]:
+        return [r for r in self.records if r.reason and r.reason != "infeasible"]
+
+
+def expand(patterns) -> list[Path]:
+    """Scenario paths from file names and globs, in the order given, without repeats."""
+    import glob
+
+    seen, out = set(), []
+    for pattern in patterns:
+        matches = sorted(glob.glob(str(pattern))) or [str(pattern)]
+        for m in matches:
+            p = Path(m).resolve()
+            if p not in seen:
+                seen.add(p)
+                out.append(p)
+    return out
+
+
+def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | None = None,
+              executor: str = "local", scheduler: str | None = None, deadline: float | None = None,
+              solver: str | None = None, time_limit: float | None = None, gap: float | None = None,
+              progress: bool = False) -> BatchResult:
+    """Run every scenario (paths or globs) into `out`/<scenario>/, then write the comparison."""
+    out_root = Path(out).resolve()
+    out_root.mkdir(parents=True, exist_ok=True)
+    options = {k: v for k, v in {"solver": solver, "time_limit": time_limit, "gap": gap}.items() if v is not None}
+    jobs = [plan_job(p, out_root, options, deadline) for p in expand(scenarios)]
+    names = [j.name for j in jobs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"scenario names must be unique in a batch; repeated: {', '.join(dupes)}")
+    _clear_stale(out_root)
+    todo, skipped, records = [], [], {}
+    for job in jobs:
+        rec = read_record(job.out)
+        if rec is not None and rec.finished and rec.key == job.key:
+            skipped.append(job.name)
+            records[job.name] = rec
+        else:
+            todo.append(job)
+    workers = max(1, workers or min(len(todo) or 1, os.cpu_count() or 1))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), initial=len(skipped), unit="scenario", dynamic_ncols=True)
+    failed = 0
+
+    def done(rec: Record):
+        nonlocal failed
+        records[rec.scenario] = rec
+        failed += bool(rec.reason and rec.reason != "infeasible")
+        if bar is not None:
+            bar.set_postfix(failed=failed, remaining=len(jobs) - len(records))
+            bar.update(1)
+
+    if executor == "local":
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for fut in as_completed([pool.submit(run_isolated, job) for job in todo]):
+                done(fut.result())
+    elif executor == "dask":
+        from distributed import Client, as_completed as dask_completed
+
+        client = Client(scheduler) if scheduler else Client(processes=True, n_workers=workers, threads_per_worker=1)
+        try:
+            futures = [client.submit(_run_isolated_on_dask, job, pure=False, key=f"prioritiser-{job.name}-{job.key[:12]}")
+                       for job in todo]
+            for fut in dask_completed(futures):
+                done(Record(**fut.result()))
+        finally:
+            client.close()
+    else:
+        raise ValueError(f"executor must be local or dask, not {executor!r}")
+    if bar is not None:
+        bar.close()
+    ordered = [records[j.name] for j in jobs]
+    result = collect(out_root, [j.name for j in jobs], ordered, skipped)
+    write_comparison(result)
+    return result
+
+
+def collect(out_root: Path, names: list[str], records: list[Record], skipped: list[str]) -> BatchResult:
+    """Read every scenario folder back into tables (the same for every executor)."""
+    rows, plans, usages, selection = [], [], [], {}
+    for name, rec in zip(names, records):
+        folder = out_root / name
+        try:
+            summary = json.loads((folder / "summary.json").read_text())
+        except (OSError, ValueError):
+            summary = {}
+        comp = summary.get("components") or {}
+        row = {"scenario": name, "status": rec.status, "reason": rec.reason, "gap": summary.get("gap"),
+               "objective": summary.get("objective"), "npv": comp.get("npv"),
+               "in_year_revenue": comp.get("in_year_revenue"), "selected": summary.get("selected"),
+               "seconds": rec.seconds, "message": rec.message}
+        for item in summary.get("spend_by_year", []):
+            row[f"{item['resource']}_{item['financial_year']}"] = item["spend"]
+        rows.append(row)
+        if (folder / "plan.csv").exists():
+            plan = pd.read_csv(folder / "plan.csv", dtype={"start": str, "go_live": str}, keep_default_na=False)
+            plan.insert(0, "scenario", name)
+            plans.append(plan.rename(columns={"id": "initiative"}))
+            selection[name] = plan.set_index("id")["start"].where(plan.set_index("id")["selected"].astype(str) == "True", "")
+        if (folder / "usage.csv").exists():
+            usage = pd.read_csv(folder / "usage.csv")
+            usage.insert(0, "scenario", name)
+            usages.append(usage)
+    comparison = pd.DataFrame(rows).set_index("scenario")
+    plans_df = pd.concat(plans).set_index(["scenario", "initiative"]) if plans else pd.DataFrame()
+    usage_df = pd.concat(usages).reset_index(names="row").set_index(["scenario", "row"]) if usages else pd.DataFrame()
+    sel = pd.DataFrame(selection).fillna("")
+    sel.index.name = "initiative"
+    return BatchResult(out_root, records, skipped, comparison, sel, plans_df, usage_df)
+
+
+def write_comparison(result: BatchResult) -> None:
+    """comparison.csv and comparison.xlsx (with the selection matrix), each written atomically."""
+    from .report import format_sheet
+
+    out = result.out
+    tmp = out / f".comparison.csv.{os.getpid()}"
+    result.comparison.to_csv(tmp)
+    os.replace(tmp, out / "comparison.csv")
+    tmp = out / f".comparison.{os.getpid()}.xlsx"
+    with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        result.comparison.reset_index().to_excel(xl, sheet_name="Comparison", index=False)
+        format_sheet(xl.sheets["Comparison"], result.comparison.reset_index())
+        result.selection.reset_index().to_excel(xl, sheet_name="Selection", index=False)
+        format_sheet(xl.sheets["Selection"], result.selection.reset_index())
+    os.replace(tmp, out / "comparison.xlsx")

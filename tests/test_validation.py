@@ -1,0 +1,465 @@
+"""Validation at the boundary: every problem at once, each naming file, row and column.
+
+Each test starts from a small valid portfolio (BASE), breaks one thing, and checks that
+`prioritiser.validate` names the exact file, row (header = row 1) and column, with a plain
+message. The last tests feed garbage and check that no traceback ever escapes.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from textwrap import dedent
+
+import pandas as pd
+import pytest
+import yaml
+
+import prioritiser
+from prioritiser import Issue
+
+# A valid portfolio over 8 quarters (2026/27 Q1 .. 2027/28 Q4); every used resource is limited.
+BASE = {
+    "initiatives": """
+        id,name,duration,earliest_start,latest_finish,mandatory,capital_cost,revenue_cost,running_cost,benefit
+        A,Alpha,2,,,false,1000,100,10,500
+        B,Beta,1,,,false,500,0,0,200
+        C,Gamma,3,2026/27 Q2,2027/28 Q4,false,0,0,0,300
+        """,
+    "resources": """
+        resource,kind,external_cost,external_max
+        capital,money,0,0
+        revenue,money,0,0
+        developer,staff,100,1
+        """,
+    "demands": """
+        initiative,resource,offset,amount
+        A,developer,build,1
+        C,developer,0,0.5
+        """,
+    "capacity": """
+        resource,period,amount
+        capital,2026/27,5000
+        capital,2027/28,5000
+        revenue,2026/27,1000
+        revenue,2027/28,1000
+        developer,2026/27,8
+        developer,2027/28,8
+        """,
+    "dependencies": """
+        predecessor,successor,type,lag
+        A,B,finish_to_start,0
+        """,
+    "funding": """
+        source,resource,period,amount,milestone
+        fund,capital,2027/28,1000,A
+        """,
+}
+HORIZON = {"start": "2026/27 Q1", "periods": 8, "granularity": "quarter"}
+
+
+def csv_text(text: str) -> str:
+    return dedent(text).strip() + "\n"
+
+
+def edit(name: str, old: str, new: str) -> str:
+    """BASE[name] with one piece of text replaced (the piece must be there)."""
+    text = csv_text(BASE[name])
+    assert old in text, f"{old!r} not in {name}"
+    return text.replace(old, new, 1)
+
+
+def add_rows(name: str, *rows: str) -> str:
+    return csv_text(BASE[name]) + "".join(r + "\n" for r in rows)
+
+
+def write_case(tmp_path: Path, scenario: dict | None = None, **tables: str | bytes | None) -> Path:
+    """Write BASE with `tables` replacing some tables (None drops one) and a scenario.yaml; return its path."""
+    folder = tmp_path / "portfolio"
+    folder.mkdir(exist_ok=True)
+    for name, text in {**BASE, **tables}.items():
+        if text is None:
+            continue
+        path = folder / f"{name}.csv"
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(csv_text(text), encoding="utf-8")
+    doc = {"portfolio": "portfolio", "horizon": dict(HORIZON)}
+    doc.update(scenario or {})
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def errors(issues: list[Issue]) -> list[Issue]:
+    return [i for i in issues if i.severity == "error"]
+
+
+def the_issue(issues: list[Issue], where: str, row: int | None, column: str | None, phrase: str,
+              severity: str = "error") -> Issue:
+    """The one issue at (where, row, column); its message holds `phrase`."""
+    def at(i):  # a scenario file is named by its path; compare the file name
+        return i.where == where or (where.endswith(".yaml") and Path(i.where).name == where)
+
+    here = [i for i in issues if at(i) and i.row == row and i.column == column and i.severity == severity]
+    assert len(here) == 1, f"expected one {severity} at {where}, row {row}, column {column}; got:\n" + \
+        "\n".join(map(str, issues))
+    assert phrase.lower() in here[0].message.lower(), str(here[0])
+    return here[0]
+
+
+# ---------------------------------------------------------------- the valid base
+
+
+def test_base_portfolio_is_valid(tmp_path):
+    assert prioritiser.validate(write_case(tmp_path)) == []
+    p = prioritiser.load(write_case(tmp_path))
+    assert list(p.ids) == ["A", "B", "C"]
+
+
+# ---------------------------------------------------------------- one test per error class
+
+
+def test_missing_required_column(tmp_path):
+    text = "id,name,capital_cost\nA,Alpha,1000\nB,Beta,500\nC,Gamma,0\n"
+    issues = prioritiser.validate(write_case(tmp_path, initiatives=text))
+    the_issue(issues, "initiatives.csv", 1, "duration", "required column 'duration' is missing")
+    # reported once for the column, not once more for every row
+    assert [i for i in issues if i.column == "duration"] == [i for i in issues if i.row == 1]
+
+
+def test_duplicate_ids(tmp_path):
+    issues = prioritiser.validate(write_case(tmp_path, initiatives=add_rows("initiatives", "A,Again,1,,,,,,,")))
+    issue = the_issue(issues, "initiatives.csv", 5, "id", "duplicate id 'A'")
+    assert "row 2" in issue.message
+    assert len(errors(issues)) == 1
+
+
+def test_duplicate_resources(tmp_path):
+    issues = prioritiser.validate(write_case(tmp_path, resources=add_rows("resources", "developer,staff,0,0")))
+    the_issue(issues, "resources.csv", 5, "resource", "duplicate resource 'developer'")
+
+
+def test_ids_named_but_not_defined(tmp_path):
+    issues = prioritiser.validate(write_case(
+        tmp_path,
+        demands=add_rows("demands", "Z9,developer,build,1"),
+        dependencies=add_rows("dependencies", "B,NOPE,requires,0"),
+        funding=edit("funding", "1000,A", "1000,GHOST"),
+    ))
+    the_issue(issues, "demands.csv", 4, "initiative", "initiative 'Z9' is not defined")
+    the_issue(issues, "dependencies.csv", 3, "successor", "'NOPE' is not defined")
+    the_issue(issues, "funding.csv", 2, "milestone", "'GHOST' is not defined")
+    assert len(errors(issues)) == 3
+
+
+def test_resources_named_but_not_defined(tmp_path):
+    issues = prioritiser.validate(write_case(
+        tmp_path,
+        demands=add_rows("demands", "B,tester,0,1"),
+        capacity=add_rows("capacity", "trainer,2026/27,4"),
+    ))
+    the_issue(issues, "demands.csv", 4, "resource", "resource 'tester' is not defined")
+    the_issue(issues, "capacity.csv", 8, "resource", "resource 'trainer' is not defined")
+
+
+@pytest.mark.parametrize("table, old, new, row, column, phrase", [
+    ("initiatives", "A,Alpha,2,", "A,Alpha,two,", 2, "duration", "'two' is not a whole number"),
+    ("initiatives", "B,Beta,1,", "B,Beta,1.5,", 3, "duration", "'1.5' is not a whole number"),
+    ("initiatives", "500,0,0,200", '"£1,500",0,0,200', 3, "capital_cost", "no £ sign or commas"),
+    ("initiatives", ",,false,1000", ",,maybe,1000", 2, "mandatory", "'maybe' is not true or false"),
+    ("capacity", "revenue,2026/27,1000", "revenue,2026/27,lots", 4, "amount", "'lots' is not a number"),
+    ("dependencies", "finish_to_start,0", "finish_to_begin,0", 2, "type", "not one of"),
+    ("demands", "C,developer,0,0.5", "C,developer,first,0.5", 3, "offset", "'first' is not a whole number"),
+    ("initiatives", "1000,100,10,500", "inf,100,10,500", 2, "capital_cost", "'inf' is not a number"),
+])
+def test_wrong_types(tmp_path, table, old, new, row, column, phrase):
+    issues = prioritiser.validate(write_case(tmp_path, **{table: edit(table, old, new)}))
+    the_issue(issues, f"{table}.csv", row, column, phrase)
+    assert len(errors(issues)) == 1
+
+
+@pytest.mark.parametrize("table, old, new, row, column", [
+    ("initiatives", "B,Beta,1,,,false,500", "B,Beta,1,,,false,-500", 3, "capital_cost"),
+    ("initiatives", "0,0,0,300", "0,0,-1,300", 4, "running_cost"),
+    ("capacity", "capital,2027/28,5000", "capital,2027/28,-5000", 3, "amount"),
+    ("demands", "A,developer,build,1", "A,developer,build,-1", 2, "amount"),
+    ("funding", "1000,A", "-1000,A", 2, "amount"),
+])
+def test_negative_amounts(tmp_path, table, old, new, row, column):
+    issues = prioritiser.validate(write_case(tmp_path, **{table: edit(table, old, new)}))
+    the_issue(issues, f"{table}.csv", row, column, "is negative")
+
+
+def test_duration_below_one(tmp_path):
+    issues = prioritiser.validate(write_case(tmp_path, initiatives=edit("initiatives", "B,Beta,1,", "B,Beta,0,")))
+    the_issue(issues, "initiatives.csv", 3, "duration", "must be at least 1")
+    assert len(errors(issues)) == 1
+
+
+@pytest.mark.parametrize("table, old, new, row, column, phrase", [
+    ("initiatives", "C,Gamma,3,2026/27 Q2", "C,Gamma,3,Q2 2026", 4, "earliest_start", "not a quarter label"),
+    ("initiatives", ",2027/28 Q4,false", ",2027/28 Q5,false", 4, "latest_finish", "not a quarter label"),
+    ("initiatives", "C,Gamma,3,2026/27 Q2", "C,Gamma,3,2026/27", 4, "earliest_start", "financial year is not allowed"),
+    ("capacity", "capital,2027/28,", "capital,2027-28,", 3, "period", "not a quarter or financial-year label"),
+    ("funding", "fund,capital,2027/28", "fund,capital,2027/29", 2, "period", "not a quarter or financial-year"),
+])
+def test_bad_period_labels(tmp_path, table, old, new, row, column, phrase):
+    issues = prioritiser.validate(write_case(tmp_path, **{table: edit(table, old, new)}))
+    the_issue(issues, f"{table}.csv", row, column, phrase)
+
+
+@pytest.mark.parametrize("table, old, new, row, column, phrase", [
+    ("initiatives", "C,Gamma,3,2026/27 Q2", "C,Gamma,3,2028/29 Q1", 4, "earliest_start", "outside the horizon"),
+    ("initiatives", "C,Gamma,3,2026/27 Q2", "C,Gamma,3,2025/26 Q4", 4, "earliest_start", "outside the horizon"),
+    ("initiatives", ",2027/28 Q4,false", ",2025/26 Q4,false", 4, "latest_finish", "before the horizon starts"),
+    ("capacity", "revenue,2027/28,", "revenue,2030/31,", 5, "period", "outside the horizon"),
+    ("capacity", "capital,2026/27,", "capital,2025/26 Q3,", 2, "period", "outside the horizon"),
+])
+def test_out_of_horizon_period_labels(tmp_path, table, old, new, row, column, phrase):
+    issues = prioritiser.validate(write_case(tmp_path, **{table: edit(table, old, new)}))
+    issue = the_issue(issues, f"{table}.csv", row, column, phrase)
+    assert "2026/27 Q1" in issue.message  # says where the horizon is
+
+
+def test_latest_finish_no_start_can_meet(tmp_path):
+    # C builds for 3 quarters from 2026/27 Q2 at the earliest: Q2, Q3, Q4. Finishing by Q3 is impossible.
+    issues = prioritiser.validate(write_case(
+        tmp_path, initiatives=edit("initiatives", ",2027/28 Q4,false", ",2026/27 Q3,false")))
+    issue = the_issue(issues, "initiatives.csv", 4, "latest_finish", "no start can meet latest_finish 2026/27 Q3")
+    assert "2026/27 Q4" in issue.message
+    assert len(errors(issues)) == 1
+    # ... while finishing exactly in Q4 is fine
+    assert prioritiser.validate(write_case(
+        tmp_path, initiatives=edit("initiatives", ",2027/28 Q4,false", ",2026/27 Q4,false"))) == []
+
+
+def test_dependency_cycle_is_named(tmp_path):
+    deps = add_rows("dependencies", "B,C,start_to_start,0", "C,A,requires,0", "A,C,excludes,0")
+    issues = prioritiser.validate(write_case(tmp_path, dependencies=deps))
+    the_issue(issues, "dependencies.csv", 2, "successor", "dependency cycle: A -> B -> C -> A")
+    assert len(errors(issues)) == 1
+
+
+def test_dependency_on_itself(tmp_path):
+    issues = prioritiser.validate(write_case(tmp_path, dependencies=add_rows("dependencies", "B,B,requires,0")))
+    the_issue(issues, "dependencies.csv", 3, "successor", "depends on itself")
+    assert len(errors(issues)) == 1  # not reported a second time as a cycle
+
+
+def test_funding_without_capacity_row(tmp_path):
+    issues = prioritiser.validate(write_case(tmp_path, funding=edit("funding", "capital,2027/28,", "capital,2027/28 Q2,")))
+    issue = the_issue(issues, "funding.csv", 2, "period", "no capacity row for capital in 2027/28 Q2")
+    assert "capacity.csv" in issue.message
+    assert len(errors(issues)) == 1
+
+
+def test_mandatory_or_forced_in_also_forced_out(tmp_path):
+    path = write_case(tmp_path, {"force_in": ["B"], "force_out": ["A", "B"]},
+                      initiatives=edit("initiatives", "A,Alpha,2,,,false", "A,Alpha,2,,,true"))
+    issues = prioritiser.validate(path)
+    found = [i for i in issues if i.column == "force_out"]
+    assert len(found) == 2 and all(i.where == "scenario.yaml" or Path(i.where).name == "scenario.yaml" for i in found)
+    assert found[0].row is None
+    assert "'A' is mandatory (initiatives.csv, row 2) and also in force_out" in found[0].message
+    assert "'B' is in force_in and also in force_out" in found[1].message
+
+
+def test_must_select_items_that_exclude_each_other(tmp_path):
+    path = write_case(tmp_path, {"force_in": ["C"]},
+                      initiatives=edit("initiatives", "A,Alpha,2,,,false", "A,Alpha,2,,,yes"),
+                      dependencies=add_rows("dependencies", "C,A,excludes,0"))
+    issues = prioritiser.validate(path)
+    issue = the_issue(issues, "dependencies.csv", 3, "type", "'C' and 'A' exclude each other")
+    assert "mandatory" in issue.message and "force_in" in issue.message
+    assert len(errors(issues)) == 1
+
+
+def test_must_select_needing_forced_out_is_a_warning(tmp_path):
+    # B is forced in and needs A (finish_to_start), which is forced out: no plan exists, but that is
+    # for the solver to report as infeasible; validation warns and names the chain.
+    issues = prioritiser.validate(write_case(tmp_path, {"force_in": ["B"], "force_out": ["A"]}))
+    assert errors(issues) == []
+    issue = the_issue(issues, "scenario.yaml", None, "force_out", "'B' must be selected and needs it",
+                      severity="warning")
+    assert issue.message.startswith("'A' is forced out")
+    # through a chain: C needs B needs A, with C forced in
+    deps = add_rows("dependencies", "B,C,requires,0")
+    issues = prioritiser.validate(write_case(tmp_path, {"force_in": ["C"], "force_out": ["A"]}, dependencies=deps))
+    issue = the_issue(issues, "scenario.yaml", None, "force_out", "(C needs B needs A)", severity="warning")
+
+
+def test_warning_for_periods_with_no_limit(tmp_path):
+    capacity = edit("capacity", "developer,2027/28,8\n", "developer,2027/28 Q2,2\n")
+    path = write_case(tmp_path, capacity=capacity)
+    issues = prioritiser.validate(path)
+    issue = the_issue(issues, "capacity.csv", None, "resource", "developer has no limit in 3 of the 8 periods",
+                      severity="warning")
+    assert "2027/28 Q1, 2027/28 Q3 .. 2027/28 Q4" in issue.message
+    assert errors(issues) == []
+    # a warning does not stop a load
+    assert prioritiser.load(path).warnings == issues
+
+
+# ---------------------------------------------------------------- one pass, workbooks, the command line
+
+
+def test_every_error_in_every_file_in_one_pass(tmp_path):
+    path = write_case(
+        tmp_path, {"force_out": ["NOBODY"], "horizn": {"start": "2026/27 Q1"}},
+        initiatives=add_rows("initiatives", "B,Dup,1,,,,,,,"),
+        capacity=edit("capacity", "revenue,2026/27,1000", "revenue,2026/27,-1"),
+        dependencies=add_rows("dependencies", "B,NOPE,requires,0"),
+        demands=b"\x00\x01\x02binary\xff\xfe",
+    )
+    issues = prioritiser.validate(path)
+    places = {(Path(i.where).name, i.row, i.column) for i in errors(issues)}
+    assert ("scenario.yaml", None, "horizn") in places  # unknown scenario key
+    assert ("scenario.yaml", None, "force_out") in places  # unknown initiative in force_out
+    assert ("initiatives.csv", 5, "id") in places
+    assert ("capacity.csv", 4, "amount") in places
+    assert ("dependencies.csv", 3, "successor") in places
+    assert ("demands.csv", None, None) in places  # unreadable file
+    assert len(errors(issues)) == 6
+    horizn = next(i for i in issues if i.column == "horizn")
+    assert "did you mean 'horizon'" in horizn.message
+
+
+def test_xlsx_workbook_names_sheet_and_row(tmp_path):
+    book = tmp_path / "trust.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        for name, text in BASE.items():
+            text = edit("initiatives", "B,Beta,1,", "B,Beta,-2,") if name == "initiatives" else text
+            frame = pd.read_csv(pd.io.common.StringIO(csv_text(text)), dtype=str, keep_default_na=False)
+            frame.to_excel(writer, sheet_name=name, index=False)
+    path = tmp_path / "book.yaml"
+    path.write_text(yaml.safe_dump({"portfolio": "trust.xlsx", "horizon": HORIZON}))
+    issues = prioritiser.validate(path)
+    the_issue(issues, "trust.xlsx, sheet initiatives", 3, "duration", "must be at least 1")
+    assert len(errors(issues)) == 1
+
+
+def test_xlsx_without_required_sheet(tmp_path):
+    book = tmp_path / "trust.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"id": ["A"], "duration": [1]}).to_excel(writer, sheet_name="Sheet1", index=False)
+    path = tmp_path / "book.yaml"
+    path.write_text(yaml.safe_dump({"portfolio": "trust.xlsx", "horizon": HORIZON}))
+    issues = prioritiser.validate(path)
+    issue = the_issue(issues, "trust.xlsx, sheet initiatives", None, None, "the initiatives sheet is required")
+    assert "Sheet1" in issue.message
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "prioritiser.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+def test_cli_validate_exit_codes(tmp_path):
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad").mkdir()
+    good = write_case(tmp_path / "good")
+    done = run_cli("validate", good)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 error(s)" in done.stdout
+
+    bad = write_case(tmp_path / "bad",
+                     initiatives=edit("initiatives", "B,Beta,1,", "B,Beta,0,"),
+                     capacity=edit("capacity", "capital,2027/28,", "capital,2027-28,"))
+    done = run_cli("validate", bad)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "ERROR: initiatives.csv, row 3, column duration:" in done.stdout
+    assert "ERROR: capacity.csv, row 3, column period:" in done.stdout
+    assert "2 error(s)" in done.stdout
+
+
+# ---------------------------------------------------------------- garbage in: issues out, never a traceback
+
+
+def _garbage_cases(tmp_path: Path) -> dict[str, Path]:
+    cases = {}
+
+    def case(name, scenario=None, raw_yaml=None, **tables):
+        folder = tmp_path / name
+        folder.mkdir()
+        path = write_case(folder, scenario, **tables)
+        if raw_yaml is not None:
+            path.write_bytes(raw_yaml)
+        cases[name] = path
+
+    case("empty_initiatives", initiatives=b"")
+    case("binary_capacity", capacity=bytes(range(256)) * 8)
+    case("xlsx_named_csv", capacity=b"PK\x03\x04" + b"\x00" * 64)
+    case("header_only_initiatives", initiatives="id,name,duration\n")
+    case("semicolons", initiatives="id;name;duration\nA;Alpha;2\n")
+    case("ragged_row", capacity="resource,period,amount\ncapital,2026/27,5,extra,cells\n")
+    case("unclosed_quote", initiatives='id,name,duration\nA,"Alpha,2\nB,Beta,1\n')
+    case("no_initiatives_file", initiatives=None)
+    case("scenario_is_a_list", raw_yaml=b"- portfolio: portfolio\n- horizon: 1\n")
+    case("scenario_is_a_number", raw_yaml=b"42\n")
+    case("scenario_bad_yaml", raw_yaml=b"horizon: {start: [\n")
+    case("scenario_binary", raw_yaml=bytes(range(256)))
+    case("missing_horizon", raw_yaml=b"portfolio: portfolio\n")
+    case("horizon_not_mapping", raw_yaml=b"portfolio: portfolio\nhorizon: soon\n")
+    case("horizon_huge", {"horizon": {"start": "2026/27 Q1", "periods": 10**9}})
+    case("horizon_nan", {"horizon": {"start": "2026/27 Q1", "periods": float("nan")}})
+    case("horizon_bad_start", {"horizon": {"start": 2026, "periods": 8}})
+    case("portfolio_missing", {"portfolio": "nowhere"})
+    case("portfolio_not_text", {"portfolio": ["a", "b"]})
+    case("portfolio_wrong_kind", {"portfolio": "scenario.yaml"})
+    case("adjustments_junk", {"adjustments": [1, {"resource": 5}, {"resource": "capital", "scale": "half"},
+                                              {"resource": "capital", "add": 1, "from": "never"}]})
+    case("weights_junk", {"objective": {"weights": [1, 2], "discount_rate": "3.5%", "alignment_weights": 7}})
+    case("force_lists_junk", {"force_in": {"a": 1}, "force_out": [[1]]})
+    case("extends_missing", {"extends": "nowhere.yaml"})
+    case("every_cell_blank", initiatives="id,duration\n,\n,\n")
+    (tmp_path / "junk_book.xlsx").write_bytes(b"not a workbook at all")
+    case("junk_xlsx", {"portfolio": "../junk_book.xlsx"})
+    cases["scenario_is_a_folder"] = tmp_path / "empty_initiatives"
+    cases["scenario_not_there"] = tmp_path / "no-such-scenario.yaml"
+    return cases
+
+
+def test_garbage_gives_issues_not_tracebacks(tmp_path):
+    for name, path in _garbage_cases(tmp_path).items():
+        issues = prioritiser.validate(path)
+        assert errors(issues), f"{name}: no error reported"
+        assert all(isinstance(i, Issue) and i.message for i in issues), name
+        for i in issues:
+            assert "unexpected problem" not in i.message, f"{name}: {i}"  # the safety net was not needed
+        with pytest.raises(prioritiser.InputError):
+            prioritiser.load(path)
+
+
+@pytest.mark.parametrize("name", ["empty_initiatives", "binary_capacity", "header_only_initiatives", "semicolons",
+                                  "scenario_is_a_list", "missing_horizon", "scenario_binary", "junk_xlsx",
+                                  "scenario_is_a_folder"])
+def test_garbage_on_the_command_line(tmp_path, name):
+    path = _garbage_cases(tmp_path)[name]
+    done = run_cli("validate", path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "ERROR:" in done.stdout
+
+
+def test_garbage_messages_are_plain(tmp_path):
+    cases = _garbage_cases(tmp_path)
+
+    def messages(name):
+        return " | ".join(str(i) for i in prioritiser.validate(cases[name]))
+
+    assert "empty" in messages("empty_initiatives")
+    assert "binary" in messages("binary_capacity")
+    assert "Excel workbook" in messages("xlsx_named_csv")
+    assert "no initiatives" in messages("header_only_initiatives")
+    assert "separated by semicolons" in messages("semicolons")
+    assert "more cells than the header" in messages("ragged_row")
+    assert "must be a mapping" in messages("scenario_is_a_list")
+    assert "horizon.start" in messages("missing_horizon") and "horizon.periods" in messages("missing_horizon")
+    assert "at most 1200" in messages("horizon_huge")
+    assert "portfolio not found" in messages("portfolio_missing")
+    assert "not found" in messages("extends_missing") and "key extends" in messages("extends_missing")
+    assert "cannot be opened as an Excel workbook" in messages("junk_xlsx")
+    assert "is a folder" in messages("scenario_is_a_folder")
