@@ -130,8 +130,11 @@ def solve_job(job: Job) -> Record:
     return rec
 
 
-def _child(job: Job) -> None:
-    os.setsid()  # lead a new process group: a deadline kill takes the solver's subprocesses too
+def _child(job: Job, new_session: bool = True) -> None:
+    if new_session:
+        os.setsid()  # lead a new process group: a deadline kill takes the solver's subprocesses too
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # solver banners would scramble the coordinator's progress bar
     lock = job.out.parent / RUNNING / job.name
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text(str(os.getpid()))
@@ -162,32 +165,66 @@ def _context():
     return _CONTEXT
 
 
-def run_isolated(job: Job) -> Record:
+class _Spawned:
+    """A worker started as a fresh interpreter in its own session (for dask workers, which are
+    daemonic processes and may not fork children through multiprocessing)."""
+
+    def __init__(self, job: Job):
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "prioritiser.batch", json.dumps(_job_doc(job))],
+                                     start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+
+    def join(self, timeout):
+        import subprocess
+
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+    @property
+    def exitcode(self):
+        return self.proc.poll()
+
+
+def _job_doc(job: Job) -> dict:
+    doc = asdict(job)
+    doc["path"], doc["out"] = str(job.path), str(job.out)
+    return doc
+
+
+def run_isolated(job: Job, spawn: bool = False) -> Record:
     """Run one job in its own process group under its deadline; always returns a Record."""
-    ctx = _context()
     t0 = time.perf_counter()
-    proc = ctx.Process(target=_child, args=(job,), name=f"prioritiser:{job.name}")
-    proc.start()
+    if spawn:
+        proc = _Spawned(job)
+    else:
+        proc = _context().Process(target=_child, args=(job,), name=f"prioritiser:{job.name}")
+        proc.start()
     proc.join(job.deadline)
     seconds = time.perf_counter() - t0
+    lock = job.out.parent / RUNNING / job.name
     if proc.exitcode is None:  # past the deadline: the whole group goes
         _kill_group(proc.pid)
         proc.join(10)
-        (job.out.parent / RUNNING / job.name).unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)
         return _publish_failure(job, "error", "time-out", f"killed after its deadline of {job.deadline:g} s",
                                 seconds, True)
     rec = read_record(job.out)
     if proc.exitcode == 0 and rec is not None and rec.key == job.key:
         return rec
-    (job.out.parent / RUNNING / job.name).unlink(missing_ok=True)
-    if proc.exitcode is not None and proc.exitcode < 0:
+    lock.unlink(missing_ok=True)
+    if proc.exitcode < 0:
         why = f"killed by signal {-proc.exitcode} ({signal.Signals(-proc.exitcode).name})"
         return _publish_failure(job, "error", "killed", why, seconds, False)
     return _publish_failure(job, "error", "crashed", f"worker exited with code {proc.exitcode}", seconds, False)
 
 
 def _run_isolated_on_dask(job: Job) -> dict:
-    return asdict(run_isolated(job))
+    return asdict(run_isolated(job, spawn=True))
 
 
 def _clear_stale(out_root: Path) -> None:
@@ -349,3 +386,10 @@ def write_comparison(result: BatchResult) -> None:
         result.selection.reset_index().to_excel(xl, sheet_name="Selection", index=False)
         format_sheet(xl.sheets["Selection"], result.selection.reset_index())
     os.replace(tmp, out / "comparison.xlsx")
+
+
+if __name__ == "__main__":  # the spawned worker: python -m prioritiser.batch '<job as JSON>'
+    import sys
+
+    doc = json.loads(sys.argv[1])
+    _child(Job(**{**doc, "path": Path(doc["path"]), "out": Path(doc["out"])}), new_session=False)

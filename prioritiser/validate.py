@@ -120,9 +120,10 @@ def _typed_table(raw: RawTable | None, table: Table, out: _Collector) -> pd.Data
         return frame
     _canonical_headers(raw, table)
     found = list(raw.frame.columns)
+    unknown = [c for c in found if table.column(c) is None]  # only these can be a misspelling
     for col in table.columns:
         if col.required and col.name not in found:
-            near = difflib.get_close_matches(col.name, found, n=1, cutoff=0.6)
+            near = difflib.get_close_matches(col.name, unknown, n=1, cutoff=0.6)
             hint = f"; did you mean {near[0]!r}?" if near else ""
             out.error(raw.where, f"required column {col.name!r} is missing{hint} "
                       f"(columns found: {', '.join(found) or 'none'})", 1, col.name)
@@ -139,6 +140,12 @@ def _typed_table(raw: RawTable | None, table: Table, out: _Collector) -> pd.Data
                                                      maximum=pattern.maximum), out)
         else:
             typed[name] = raw.frame[name]  # passthrough
+            # kept, as the format promises, but a near-miss of a known column is most likely a typo
+            missing = [c.name for c in table.columns if c.name not in found and not c.required]
+            near = difflib.get_close_matches(name, missing, n=1, cutoff=0.85)
+            if near:
+                out.warn(raw.where, f"column {name!r} is not one prioritiser knows, so it is only passed through; "
+                         f"did you mean {near[0]!r}?", 1, name)
     frame = pd.DataFrame(typed, index=raw.frame.index)
     frame["_row"] = [raw.row_number(i) for i in raw.frame.index]
     return frame

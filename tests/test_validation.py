@@ -127,6 +127,19 @@ def test_missing_required_column(tmp_path):
     the_issue(issues, "initiatives.csv", 1, "duration", "required column 'duration' is missing")
     # reported once for the column, not once more for every row
     assert [i for i in issues if i.column == "duration"] == [i for i in issues if i.row == 1]
+    # a misspelt header gets a suggestion
+    text = "id,name,duraton\nA,Alpha,2\nB,Beta,1\nC,Gamma,3\n"
+    issues = prioritiser.validate(write_case(tmp_path, initiatives=text))
+    the_issue(issues, "initiatives.csv", 1, "duration", "did you mean 'duraton'?")
+
+
+def test_misspelt_optional_column_is_kept_with_a_warning(tmp_path):
+    text = edit("initiatives", "capital_cost", "captial_cost")
+    path = write_case(tmp_path, initiatives=text, capacity=add_rows("capacity"))
+    issues = prioritiser.validate(path)
+    the_issue(issues, "initiatives.csv", 1, "captial_cost", "did you mean 'capital_cost'?", severity="warning")
+    assert errors(issues) == []
+    assert list(prioritiser.load(path).initiatives["captial_cost"]) == ["1000", "500", "0"]
 
 
 def test_duplicate_ids(tmp_path):
