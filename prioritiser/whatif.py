@@ -199,9 +199,15 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
     lines = [f"Stress test of {base.name}: {resource} cut from {start}"]
     for r in table.itertuples():
         if r.cut_percent == 0:
-            lines.append(f"  no cut: objective {money(r.objective)} ({r.status})")
+            rec = batch.comparison.loc[r.scenario]
+            note = f" - {rec['reason']}: {rec['message']}" if rec["reason"] else ""
+            lines.append(f"  no cut: objective {money(r.objective)} ({r.status}){note}")
             continue
-        lost = f"loses {money(r.value_lost)} ({r.value_lost_percent:.1f}%)" if r.value_lost == r.value_lost else r.status
+        if r.value_lost == r.value_lost:
+            lost = f"loses {money(r.value_lost)} ({r.value_lost_percent:.1f}%)"
+        else:
+            rec = batch.comparison.loc[r.scenario]
+            lost = f"{r.status} ({rec['reason'] or 'no plan'}: {rec['message']})"
         newly = [i for i, c in first_drop.items() if c == r.cut_percent]
         lines.append(f"  cut {r.cut_percent:g}%: {lost}" + (f"; drops {', '.join(newly)}" if newly else "")
                      + (f"; slips {r.slipped.replace(';', ', ')}" if r.slipped else ""))

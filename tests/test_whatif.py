@@ -1,0 +1,126 @@
+"""compare, stress and frontier: the comparative questions, checked against single runs."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import prioritiser
+from known import write_case
+from prioritiser.report import write_outputs
+from prioritiser.whatif import compare, frontier, stress
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+
+KNAPSACK = {
+    "initiatives": """
+        id,duration,latest_finish,capital_cost,benefit
+        A,1,2026/27,60,130
+        B,1,2026/27,50,110
+        C,1,2026/27,40,85
+    """,
+    "capacity": "resource,period,amount\ncapital,2026/27,100",
+}
+YEARLY = {"horizon": {"start": "2026/27", "periods": 2, "granularity": "year"}}
+
+
+def test_compare_names_added_dropped_and_moved(tmp_path):
+    # A: capital 100 -> A + C (115); B: capital 50 -> B alone (60); the finish_to_start case moves
+    a = prioritiser.run(write_case(tmp_path / "a", KNAPSACK, YEARLY, name="full"))
+    b = prioritiser.run(write_case(tmp_path / "b", KNAPSACK, {**YEARLY, "adjustments": [
+        {"resource": "capital", "scale": 0.5}]}, name="halved"))
+    write_outputs(a, tmp_path / "out-a")
+    write_outputs(b, tmp_path / "out-b")
+    for left, right in ((tmp_path / "out-a", tmp_path / "out-b"), (a, b)):
+        c = compare(left, right)
+        assert dict(c.changes["change"]) == {"A": "dropped", "B": "added", "C": "dropped"}
+        assert c.metrics.loc["objective", "change"] == pytest.approx(60 - 115)
+        assert c.metrics.loc["capital spend 2026/27", "b"] == pytest.approx(50)
+        assert "Dropped (2): A (was 2026/27), C (was 2026/27)" in c.text
+        assert "Added (1): B (2026/27)" in c.text
+    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "compare", str(tmp_path / "out-a"),
+                           str(tmp_path / "out-b"), "--out", str(tmp_path / "changes.csv")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "-£55" in proc.stdout
+    assert set(pd.read_csv(tmp_path / "changes.csv")["initiative"]) == {"A", "B", "C"}
+
+
+def test_compare_reports_moves_in_periods(tmp_path):
+    tables = {"initiatives": "id,duration,benefit,capital_cost\nA,1,30,40\nB,1,40,40",
+              "capacity": "resource,period,amount\ncapital,2026/27 Q1,40\ncapital,2026/27 Q2,40\n"
+                          "capital,2026/27 Q3,40\ncapital,2026/27 Q4,40"}
+    a = prioritiser.run(write_case(tmp_path / "a", tables))
+    b = prioritiser.run(write_case(tmp_path / "b", tables, {"force_out": ["B"]}))
+    c = compare(a, b)
+    # A: B took Q1, so A started Q2; with B out, A moves to Q1 (one period earlier)
+    assert c.changes.loc["A", "change"] == "moved"
+    assert c.changes.loc["A", "periods_moved"] == -1
+    assert c.changes.loc["B", "change"] == "dropped"
+
+
+@pytest.fixture(scope="module")
+def stressed(tmp_path_factory):
+    return stress(BASELINE, resource="capital", cuts=[10, 20, 30], out=tmp_path_factory.mktemp("stress"), workers=2)
+
+
+def test_stress_value_never_rises_as_the_cut_deepens(stressed):
+    table = stressed.table
+    assert list(table["cut_percent"]) == [0, 10, 20, 30]
+    assert (table["status"] == "optimal").all()
+    # optimal within the 0.1% gap: a deeper cut may only appear to gain by the tolerance
+    objective = table["objective"].to_numpy()
+    tolerance = 0.001 * abs(objective[0])
+    assert all(objective[k + 1] <= objective[k] + tolerance for k in range(len(objective) - 1))
+    assert table["value_lost"].iloc[-1] > 0
+    assert (stressed.batch.out / "stress.csv").exists()
+
+
+def test_stress_dropped_lists_agree_with_single_runs(stressed, tmp_path):
+    base = prioritiser.run(BASELINE)
+    in_base = {i for i, s in base.starts.items() if s is not None}
+    for cut in (10, 30):
+        path = tmp_path / f"cut{cut}.yaml"
+        path.write_text(yaml.safe_dump({"name": f"cut{cut}", "extends": str(BASELINE),
+                                        "adjustments": [{"resource": "capital", "scale": 1 - cut / 100,
+                                                         "from": "2027/28"}]}))
+        single = prioritiser.run(path)
+        row = stressed.table.set_index("cut_percent").loc[cut]
+        assert row["objective"] == pytest.approx(single.objective, rel=1e-9)
+        dropped = {i for i in in_base if single.starts[i] is None}
+        assert set(filter(None, row["dropped"].split(";"))) == dropped
+    # the order initiatives go in: each listed at the first cut that drops it
+    order = stressed.order.set_index("initiative")["dropped_at_cut_percent"]
+    for cut, dropped in zip(stressed.table["cut_percent"], stressed.table["dropped"]):
+        for i in filter(None, dropped.split(";")):
+            assert order[i] <= cut
+
+
+def test_frontier_is_monotone_and_charted(tmp_path):
+    scenario = write_case(tmp_path / "k", KNAPSACK, YEARLY, name="knap")
+    result = frontier(scenario, resource="capital", low=0.4, high=1.6, steps=7, out=tmp_path / "out")
+    table = result.table
+    assert list(table["scale"]) == pytest.approx([0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6])
+    # budgets 40..160: best values re-optimised at each level (hand-checked: C; A; A; A+C; A+B; A+B; A+B+C)
+    assert list(table["objective"]) == pytest.approx([45, 70, 70, 115, 130, 130, 175])
+    assert table["objective"].is_monotonic_increasing
+    assert table["marginal_value_per_unit"].iloc[1] == pytest.approx((70 - 45) / 20)
+    assert result.chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "frontier", str(scenario), "--from", "0.5",
+                           "--to", "1.0", "--steps", "2", "--out", str(tmp_path / "cli"), "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "cli" / "frontier.png").exists()
+
+
+def test_stress_cli_prints_the_order(tmp_path):
+    scenario = write_case(tmp_path / "k", KNAPSACK, {"horizon": {"start": "2026/27", "periods": 3,
+                                                                    "granularity": "year"}}, name="knap3")
+    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "stress", str(scenario), "--cuts", "50",
+                           "--from", "2026/27", "--out", str(tmp_path / "s"), "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "cut 50%: loses £160" in proc.stdout  # A+C (200+130) -> B (2 x 110 - 50)
+    assert "drops A, C" in proc.stdout
