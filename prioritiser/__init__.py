@@ -14,6 +14,8 @@ from .validate import load, validate  # noqa: E402
 from .solvers import Status  # noqa: E402
 from .engine import Result, run  # noqa: E402
 from .check import check_plan  # noqa: E402
+from .batch import BatchResult, run_batch  # noqa: E402
+from .whatif import compare, frontier, stress  # noqa: E402
 
 __all__ = ["InputError", "Issue", "Scenario", "load_scenario", "load", "validate", "Status", "Result", "run",
-           "check_plan", "__version__"]
+           "check_plan", "run_batch", "BatchResult", "compare", "stress", "frontier", "__version__"]

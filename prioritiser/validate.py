@@ -248,7 +248,7 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
         return None
     read = read_portfolio(source)
     out.issues.extend(read.issues)
-    if any(i.where in (source.name, str(source)) for i in read.issues):
+    if not source.is_dir() and any(i.where == source.name for i in read.issues):
         return None  # the workbook itself cannot be opened (or is no portfolio): nothing more to check
     raw = read.tables
     readable = {name for name in TABLES if name not in read.unreadable}
