@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import __version__
 from .check import CheckReport, check_plan
+from .explain import plan_table, usage_table
 from .heuristic import rank_and_place
 from .model import Model, build_model
 from .portfolio import Portfolio
@@ -148,7 +149,6 @@ def finish(model: Model, outcome: SolveOutcome, greedy_v: np.ndarray | None, tim
         elif abs(check.objective - objective) > 1e-6 * max(1.0, abs(objective)):
             status = Status.ERROR
             message = f"the independent check scores the plan {check.objective:,.2f}, the model {objective:,.2f}"
-    from .explain import plan_table, usage_table
     plan = plan_table(model, v, status)
     usage = usage_table(model, v)
     components = {}

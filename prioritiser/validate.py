@@ -426,7 +426,8 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
     ordered = dep[dep["type"].isin(_ORDERED) & ~self_loop & (dep["predecessor"] != "") & (dep["successor"] != "")]
     cycle = _find_cycle(list(zip(ordered["predecessor"], ordered["successor"])))
     if cycle:
-        first_row = int(ordered[(ordered["predecessor"] == cycle[0]) & (ordered["successor"] == cycle[1])]["_row"].iloc[0])
+        closing = (ordered["predecessor"] == cycle[0]) & (ordered["successor"] == cycle[1])
+        first_row = int(ordered.loc[closing, "_row"].iloc[0])
         out.error(where["dependencies"], f"dependency cycle: {' -> '.join(cycle)} (none of them could ever start)",
                   first_row, "successor")
 
@@ -505,7 +506,8 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
         covered: dict[str, set[int]] = {}
         for r, ps in zip(cap["resource"], cap_periods):
             covered.setdefault(r, set()).update(ps)
-        for r in sorted(used & known_resources):
+        # a resource given some limits is meant to be limited, so its gaps are worth a word even if unused
+        for r in sorted((used | set(covered) - {""}) & known_resources):
             missing = [p for p in range(T) if p not in covered.get(r, set())]
             if missing:
                 out.warn(where["capacity"], f"{r} has no limit in {len(missing)} of the {T} periods "

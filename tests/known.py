@@ -11,6 +11,22 @@ from prioritiser.check import check_plan
 
 SOLVERS = ("highs", "cbc")
 
+YEARLY = {"horizon": {"start": "2026/27", "periods": 2, "granularity": "year"}}
+
+KNAPSACK = {
+    # one start allowed (2026/27), live for one year: value = benefit - capital
+    "initiatives": """
+        id,duration,latest_finish,capital_cost,benefit
+        A,1,2026/27,60,130
+        B,1,2026/27,50,110
+        C,1,2026/27,40,85
+    """,
+    "capacity": """
+        resource,period,amount
+        capital,2026/27,100
+    """,
+}
+
 
 def write_case(folder: Path, tables: dict[str, str], scenario: dict | None = None, name: str = "case") -> Path:
     """Write CSV tables (given as text) and a scenario file; return the scenario path."""

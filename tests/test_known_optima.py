@@ -8,25 +8,10 @@ offset, alignment, and infeasible portfolios.
 """
 import pytest
 
-from known import SOLVERS, solve_checked, write_case
+from known import KNAPSACK, SOLVERS, YEARLY, solve_checked, write_case
 
 pytestmark = pytest.mark.parametrize("solver", SOLVERS)
 
-YEARLY = {"horizon": {"start": "2026/27", "periods": 2, "granularity": "year"}}
-
-KNAPSACK = {
-    # one start allowed (2026/27), live for one year: value = benefit - capital
-    "initiatives": """
-        id,duration,latest_finish,capital_cost,benefit
-        A,1,2026/27,60,130
-        B,1,2026/27,50,110
-        C,1,2026/27,40,85
-    """,
-    "capacity": """
-        resource,period,amount
-        capital,2026/27,100
-    """,
-}
 
 
 def selected(result):

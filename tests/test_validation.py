@@ -262,7 +262,8 @@ def test_dependency_on_itself(tmp_path):
 
 
 def test_funding_without_capacity_row(tmp_path):
-    issues = prioritiser.validate(write_case(tmp_path, funding=edit("funding", "capital,2027/28,", "capital,2027/28 Q2,")))
+    funding = edit("funding", "capital,2027/28,", "capital,2027/28 Q2,")
+    issues = prioritiser.validate(write_case(tmp_path, funding=funding))
     issue = the_issue(issues, "funding.csv", 2, "period", "no capacity row for capital in 2027/28 Q2")
     assert "capacity.csv" in issue.message
     assert len(errors(issues)) == 1

@@ -8,23 +8,13 @@ import pytest
 import yaml
 
 import prioritiser
-from known import write_case
+from known import KNAPSACK, YEARLY, write_case
 from prioritiser.report import write_outputs
 from prioritiser.whatif import compare, frontier, stress
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
-KNAPSACK = {
-    "initiatives": """
-        id,duration,latest_finish,capital_cost,benefit
-        A,1,2026/27,60,130
-        B,1,2026/27,50,110
-        C,1,2026/27,40,85
-    """,
-    "capacity": "resource,period,amount\ncapital,2026/27,100",
-}
-YEARLY = {"horizon": {"start": "2026/27", "periods": 2, "granularity": "year"}}
 
 
 def test_compare_names_added_dropped_and_moved(tmp_path):

@@ -150,6 +150,13 @@ class DashboardState(HasTraits):
         return True
 
     def _reset_inputs(self, scenario: Scenario) -> None:
+        self._quiet = True  # one solve after a reset, not one per trait
+        try:
+            self._set_inputs(scenario)
+        finally:
+            self._quiet = False
+
+    def _set_inputs(self, scenario: Scenario) -> None:
         with self.hold_trait_notifications():
             self.base = scenario
             fys = scenario.horizon.fy_labels
@@ -241,7 +248,7 @@ class DashboardState(HasTraits):
     @observe(*INPUT_TRAITS)
     def _on_input(self, change):
         self.stale = True
-        if self.auto_solve and self.base is not None and not self.busy:
+        if self.auto_solve and self.base is not None and not self.busy and not getattr(self, "_quiet", False):
             self.solve()
 
     def _cache_key(self, scenario: Scenario) -> str:
@@ -420,6 +427,7 @@ class DashboardState(HasTraits):
             self.issues = issues
             self.notice = f"{name} was not loaded: {len(errors)} problem(s) to fix, listed below."
             return issues
+        template = self.base.name if self.base is not None else ""
         key = f"upload: {stem}"
         n = 2
         while key in self.scenarios:
@@ -430,12 +438,8 @@ class DashboardState(HasTraits):
         self.issues = [i for i in issues if i.severity == "warning"]
         H = scenario.horizon
         self.notice = (f"{name} loaded. It uses the horizon ({H.start}, {H.T} {H.granularity.value}s), objective "
-                       f"and solver settings of scenario {self.base_name_for_upload}.")
+                       f"and solver settings of scenario {template}.")
         return issues
-
-    @property
-    def base_name_for_upload(self) -> str:
-        return getattr(self, "_upload_template", "") or (self.base.name if self.base is not None else "")
 
     def _read_upload(self, name: str, content: bytes) -> tuple[list[Issue], Scenario | None]:
         suffix = Path(name).suffix.lower()
@@ -454,7 +458,6 @@ class DashboardState(HasTraits):
             portfolio, issues = self._unzip(name, content, folder / "portfolio")
             if issues:
                 return issues, None
-        self._upload_template = template.name
         settings = copy.deepcopy(template.settings)
         settings.force_in, settings.force_out = [], []
         raw = copy.deepcopy(template.raw)
