@@ -119,7 +119,8 @@ def solve_job(job: Job) -> Record:
 
     t0 = time.perf_counter()
     try:
-        result = run(job.path, **job.options)
+        # one solver thread per worker: the batch's parallelism is across scenarios
+        result = run(job.path, threads=1, **job.options)
     except InputError as exc:
         errors = "; ".join(str(i) for i in exc.errors[:20])
         return _publish_failure(job, "error", "bad input", errors, time.perf_counter() - t0, True)
