@@ -201,11 +201,19 @@ def _solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | 
         log = os.path.join(tmp, "cbc.log")
         solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit), gapRel=float(gap),
                                    warmStart=start is not None, logPath=log, threads=threads)
+        # PuLP waits for CBC without a timeout; past the limit + grace we end CBC ourselves
+        watchdog = threading.Timer(float(time_limit) + GRACE_SECONDS, _kill_child_processes, args=("cbc",))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             prob.solve(solver)
         except pulp.PulpSolverError as exc:
+            overran = time.perf_counter() - t0 >= time_limit + GRACE_SECONDS
             return SolveOutcome(Status.ERROR, None, None, time.perf_counter() - t0, "cbc", "CBC (PuLP)",
-                                f"solver failed: {exc}")
+                                "time limit reached with no plan (CBC overran and was stopped)" if overran
+                                else f"solver failed: {exc}")
+        finally:
+            watchdog.cancel()
         text = open(log).read() if os.path.exists(log) else ""
     seconds = time.perf_counter() - t0
     version = "CBC " + (re.search(r"Version:\s*(\S+)", text).group(1) if re.search(r"Version:\s*(\S+)", text) else "")
@@ -227,6 +235,28 @@ def _solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | 
         return SolveOutcome(Status.ERROR, None, None, seconds, "cbc", version, "time limit reached with no plan")
     return SolveOutcome(Status.ERROR, None, None, seconds, "cbc", version,
                         f"solver failed: {pulp.LpStatus.get(prob.status, prob.status)}")
+
+
+def _kill_child_processes(name: str) -> None:
+    """SIGKILL this process's children whose command is `name` (Linux /proc; elsewhere a no-op)."""
+    import signal
+
+    me = os.getpid()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
+        ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+        if ppid == me and comm == name:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
 
 
 SOLVERS = {"highs": solve_highs, "cbc": solve_cbc}

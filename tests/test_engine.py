@@ -89,3 +89,19 @@ def test_time_limit_gives_feasible_not_optimal(solver):
     assert r.seconds < 2 + 30  # the engine's own deadline holds (solver limit + grace + model export)
     assert r.check.ok
     assert r.objective >= r.greedy_objective - 1e-6
+
+
+def test_cbc_watchdog_kills_only_its_own_named_children():
+    import subprocess
+
+    from prioritiser.solvers import _kill_child_processes
+
+    mine = subprocess.Popen(["sleep", "30"])
+    other = subprocess.Popen(["sh", "-c", "sleep 30"])  # a grandchild named sleep is not ours to kill
+    try:
+        _kill_child_processes("sleep")
+        assert mine.wait(timeout=5) == -9
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()

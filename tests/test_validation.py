@@ -314,6 +314,12 @@ def test_warning_for_periods_with_no_limit(tmp_path):
     assert errors(issues) == []
     # a warning does not stop a load
     assert prioritiser.load(path).warnings == issues
+    # a resource that has some limits is warned about even before anything uses it
+    path = write_case(tmp_path, resources=add_rows("resources", "trainer,staff,0,0"),
+                      capacity=add_rows("capacity", "trainer,2026/27 Q1,1"))
+    issue = the_issue(prioritiser.validate(path), "capacity.csv", None, "resource", "trainer has no limit in 7",
+                      severity="warning")
+    assert "(2026/27 Q2 .. 2027/28 Q4)" in issue.message
 
 
 # ---------------------------------------------------------------- one pass, workbooks, the command line
