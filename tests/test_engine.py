@@ -97,7 +97,7 @@ def test_cbc_watchdog_kills_only_its_own_named_children():
     from prioritiser.solvers import _kill_child_processes
 
     mine = subprocess.Popen(["sleep", "30"])
-    other = subprocess.Popen(["sh", "-c", "sleep 30"])  # a grandchild named sleep is not ours to kill
+    other = subprocess.Popen(["sh", "-c", "sleep 30; true"])  # a grandchild named sleep is not ours to kill
     try:
         _kill_child_processes("sleep")
         assert mine.wait(timeout=5) == -9
