@@ -57,7 +57,7 @@ def label_of(ordinal: int, granularity: Granularity) -> str:
 
 def parse_period(text: str, granularity: Granularity) -> int | None:
     """Absolute ordinal of a single-period label of this granularity, or None if malformed."""
-    text = str(text).strip()
+    text = str(text).strip().upper()  # "2026/27 q1" is read as "2026/27 Q1"
     if granularity is Granularity.YEAR:
         return _parse_fy(text)
     if granularity is Granularity.QUARTER:
