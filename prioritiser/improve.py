@@ -37,7 +37,7 @@ def neighbourhood_search(model: Model, x: np.ndarray, deadline: float, seed: int
     init_of = model.col_init
     starts = model.col_start
     all_cols = np.arange(n_cols, dtype=np.int32)
-    fraction = min(0.3, 400 / N + 0.05)
+    fraction = min(0.3, max(0.05, 200 / N))  # about 200 initiatives freed at first: fast sub-MIPs
     improvements = 0
     kind = 0
     while True:

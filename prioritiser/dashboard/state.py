@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
+import sys
 import tempfile
 import time
 import zipfile
@@ -30,10 +32,47 @@ DEFAULT_TIME_LIMIT = 10.0
 STRESS_CUTS = (0, 5, 10, 20, 30)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # unpacked size of an uploaded .zip
 CACHE_SIZE = 16
+# Results by (scenario as YAML, portfolio files' stamps): the same inputs are never solved twice in a process.
+_CACHE: OrderedDict[str, Result] = OrderedDict()
 
 # Traits that are inputs to the model: changing one makes the current plan stale.
 INPUT_TRAITS = ("capital", "revenue", "staff", "weights", "discount_rate", "external", "force_in", "force_out",
                 "time_limit", "gap", "solver")
+
+
+_BANNER_SILENCED = False
+
+
+def silence_solver_banner() -> None:
+    """HiGHS prints a two-line banner to the process's stdout on its first use, even when told to be
+    quiet; inside a Voila page that would show as text above the dashboard. Make that first use here,
+    with file descriptor 1 pointed at /dev/null."""
+    global _BANNER_SILENCED
+    if _BANNER_SILENCED:
+        return
+    _BANNER_SILENCED = True
+    try:
+        import ctypes
+
+        import highspy
+    except Exception:  # no HiGHS: nothing to silence
+        return
+    try:
+        sys.stdout.flush()
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.dup2(null, 1)
+        highspy.Highs()
+        try:
+            ctypes.CDLL(None).fflush(None)
+        except Exception:
+            pass
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
 
 
 def repo_root() -> Path:
@@ -107,15 +146,14 @@ class DashboardState(HasTraits):
     stress_progress = Float(0.0)
     last_solve_seconds = Float(0.0, help="wall time of the last solve() call, cache hits included")
 
-    def __init__(self, scenarios: dict | None = None, scenario: str | None = None, **kwargs):
+    def __init__(self, scenarios: dict | None = None, scenario: str | None = None, load: bool = True, **kwargs):
         super().__init__(**kwargs)
-        self._cache: OrderedDict[str, Result] = OrderedDict()
         self._upload_dirs: list[tempfile.TemporaryDirectory] = []
         self.scenarios = dict(scenarios if scenarios is not None else bundled_scenarios())
         if scenario is None and self.scenarios:
             scenario = next(iter(self.scenarios))
-        if scenario is not None:
-            self.scenario_name = scenario
+        if scenario is not None and load:
+            self.scenario_name = scenario  # loads and solves
 
     # ------------------------------------------------------------------ loading a scenario
     @observe("scenario_name")
@@ -260,13 +298,14 @@ class DashboardState(HasTraits):
     def run(self, scenario: Scenario) -> Result:
         """prioritiser.run with a small cache: the same inputs are never solved twice."""
         key = self._cache_key(scenario)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        silence_solver_banner()
         result = prioritiser.run(scenario)
-        self._cache[key] = result
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        _CACHE[key] = result
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
         return result
 
     def solve(self) -> Result | None:

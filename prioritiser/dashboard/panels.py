@@ -1,0 +1,257 @@
+"""The page's text panels as HTML (pure functions of a Result / state): headline figures, status,
+input problems, the initiatives table, the comparison with plan A and the stress table."""
+from __future__ import annotations
+
+import pandas as pd
+
+from prioritiser.report import spend_by_year
+
+from .formatting import esc, money, percent, status_sentence
+
+# ------------------------------------------------------------------------------------- headline
+def headline_figures(result) -> dict[str, float]:
+    """The numbers of the headline cards (also what the comparison with A reports)."""
+    if result is None or not result.has_plan:
+        return {}
+    c = result.components
+    spend = spend_by_year(result)
+    out = {"npv": c.get("npv"), "objective": result.objective, "in_year_revenue": c.get("in_year_revenue"),
+           "selected": int(result.plan["selected"].sum()), "initiatives": len(result.plan)}
+    for resource in ("capital", "revenue"):
+        part = spend[spend["resource"] == resource]
+        out[f"{resource}_spend"] = float(part["spend"].sum())
+        out[f"{resource}_budget"] = float(part["budget"].sum()) if part["budget"].notna().all() else float("nan")
+    return out
+
+
+def headline_html(result, pinned=None) -> str:
+    if result is None or not result.has_plan:
+        return ('<div class="pd-cards"><div class="pd-card"><div class="pd-card-label">Net present value</div>'
+                '<div class="pd-card-value headline-npv">-</div><div class="pd-card-note">no plan</div></div></div>')
+    f = headline_figures(result)
+    a = headline_figures(pinned) if pinned is not None else {}
+    H = result.portfolio.horizon
+
+    def delta(key, fmt=money):
+        if not a or a.get(key) is None or f.get(key) is None:
+            return ""
+        d = f[key] - a[key]
+        if abs(d) < 0.5:
+            return '<div class="pd-card-delta">same as A</div>'
+        cls = "up" if d > 0 else "down"
+        return f'<div class="pd-card-delta {cls}">{esc(fmt(d) if fmt is not money else money(d, signed=True))} vs A</div>'
+
+    def used(resource):
+        s, b = f[f"{resource}_spend"], f[f"{resource}_budget"]
+        share = f"{s / b:.0%} of " if b == b and b > 0 else "no limit; "
+        return f"{share}{money(b)} budget over {len(H.fy_labels)} years" if b == b else "no budget limit"
+
+    mandatory = int(result.plan.loc[result.plan["selected"], "mandatory"].sum())
+    cards = [
+        ("Net present value", money(f["npv"]), "headline-npv",
+         f"objective {money(f['objective'])}", delta("npv")),
+        (f"In-year revenue {H.fy_labels[0]}", money(f["in_year_revenue"]), "headline-revenue",
+         "new income in the first financial year", delta("in_year_revenue")),
+        ("Initiatives in", f"{f['selected']} of {f['initiatives']}", "headline-count",
+         f"{mandatory} mandatory", delta("selected", lambda d: f"{d:+d}")),
+        ("Capital spend", money(f["capital_spend"]), "headline-capital", used("capital"), delta("capital_spend")),
+        ("Revenue spend", money(f["revenue_spend"]), "headline-revenue-spend", used("revenue"),
+         delta("revenue_spend")),
+    ]
+    parts = ['<div class="pd-cards" role="group" aria-label="Headline figures">']
+    for label, value, cls, note, d in cards:
+        parts.append(f'<div class="pd-card"><div class="pd-card-label">{esc(label)}</div>'
+                     f'<div class="pd-card-value {cls}">{esc(value)}</div>'
+                     f'<div class="pd-card-note">{esc(note)}</div>{d}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------------------- status
+def status_html(result, busy: bool = False, stale: bool = False, time_limit: float = 0, gap: float = 0,
+                notice: str = "") -> str:
+    if busy:
+        return (f'<div class="pd-status status-busy" role="status" aria-live="polite">'
+                f'<span class="pd-spinner" aria-hidden="true"></span> Optimising... (time limit {time_limit:g} s, '
+                f'gap tolerance {gap:.1%})</div>')
+    cls, text = status_sentence(result)
+    extra = ""
+    if stale and result is not None:
+        extra = ('<div class="pd-stale">Settings changed since this plan: press <b>Optimise</b> to update it.'
+                 '</div>')
+    note = f'<div class="pd-notice">{esc(notice)}</div>' if notice else ""
+    return (f'<div class="pd-status {cls}" role="status" aria-live="polite">'
+            f'<span class="pd-status-word">{esc(result.status.value.upper() if result else "NO PLAN")}</span> '
+            f'{esc(text)}{extra}{note}</div>')
+
+
+# --------------------------------------------------------------------------------------- issues
+def issues_html(issues, limit: int = 60) -> str:
+    """Every input problem as a readable list (never a traceback): errors first, then warnings."""
+    if not issues:
+        return ""
+    errors = [i for i in issues if i.severity == "error"]
+    warnings = [i for i in issues if i.severity != "error"]
+
+    def item(i):
+        place = i.where
+        if i.row is not None:
+            place += f", row {i.row}"
+        if i.column:
+            place += f", column {i.column}"
+        return f'<li><span class="pd-where">{esc(place)}</span>: {esc(i.message)}</li>'
+
+    parts = ['<div class="pd-issues issues-box" role="alert">'] if errors else ['<div class="pd-issues issues-box">']
+    if errors:
+        parts.append(f'<div class="pd-issues-title">{len(errors)} problem{"s" if len(errors) != 1 else ""} '
+                     f'to fix before this portfolio can be used:</div><ul class="pd-errors">')
+        parts += [item(i) for i in errors[:limit]]
+        if len(errors) > limit:
+            parts.append(f"<li>... and {len(errors) - limit} more</li>")
+        parts.append("</ul>")
+    if warnings:
+        parts.append(f'<details class="pd-warnings"><summary>{len(warnings)} warning'
+                     f'{"s" if len(warnings) != 1 else ""} (the plan can still be made)</summary><ul>')
+        parts += [item(i) for i in warnings[:limit]]
+        if len(warnings) > limit:
+            parts.append(f"<li>... and {len(warnings) - limit} more</li>")
+        parts.append("</ul></details>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------- table
+TABLE_COLUMNS = [("id", "ID"), ("name", "Initiative"), ("category", "Category"), ("in_plan", "In plan"),
+                 ("start", "Start"), ("go_live", "Go-live"), ("value", "Net value"), ("reason", "Why it is out")]
+SORT_KEYS = {"Start": "start_index", "Go-live": "go_live_index", "Net value": "value", "ID": "id",
+             "Initiative": "name", "Category": "category", "In plan": "in_plan"}
+SHOW = ("All initiatives", "In the plan", "Left out", "Mandatory")
+
+
+def initiative_rows(result, query: str = "", show: str = "All initiatives", sort: str = "Start",
+                    ascending: bool = True) -> pd.DataFrame:
+    """Every initiative (in or out, start, go-live, value, reason), filtered and sorted."""
+    if result is None:
+        return pd.DataFrame(columns=[c for c, _ in TABLE_COLUMNS])
+    plan = result.plan
+    rows = pd.DataFrame({
+        "id": plan.index.astype(str), "name": plan["name"].fillna("").astype(str),
+        "category": plan["category"].fillna("").astype(str),
+        "in_plan": ["in" if s else "out" for s in plan["selected"]],
+        "mandatory": plan["mandatory"].astype(bool).to_numpy(),
+        "start": plan["start"].fillna("").astype(str), "go_live": plan["go_live"].fillna("").astype(str),
+        "start_index": plan["start_index"].to_numpy(), "go_live_index": plan["go_live_index"].to_numpy(),
+        "value": plan["value"].astype(float).to_numpy(), "reason": plan["reason"].fillna("").astype(str),
+    })
+    if show == "In the plan":
+        rows = rows[rows["in_plan"] == "in"]
+    elif show == "Left out":
+        rows = rows[rows["in_plan"] == "out"]
+    elif show == "Mandatory":
+        rows = rows[rows["mandatory"]]
+    q = (query or "").strip().lower()
+    if q:
+        hay = (rows["id"] + " " + rows["name"] + " " + rows["category"] + " " + rows["reason"] + " " + rows["start"]
+               + " " + rows["go_live"]).str.lower()
+        rows = rows[hay.str.contains(q, regex=False)]
+    key = SORT_KEYS.get(sort, "start_index")
+    if key in ("start_index", "go_live_index"):
+        # initiatives left out have no start: they always come last
+        rows = rows.assign(_missing=rows[key] < 0).sort_values(["_missing", key, "id"],
+                                                               ascending=[True, ascending, True])
+        rows = rows.drop(columns="_missing")
+    else:
+        rows = rows.sort_values([key, "id"], ascending=[ascending, True], kind="stable")
+    return rows.reset_index(drop=True)
+
+
+def table_html(rows: pd.DataFrame, total: int, caption: str = "") -> str:
+    head = "".join(f'<th scope="col" class="col-{c}">{esc(label)}</th>' for c, label in TABLE_COLUMNS)
+    body = []
+    for r in rows.itertuples(index=False):
+        cls = "row-in" if r.in_plan == "in" else "row-out"
+        status = ("In" if r.in_plan == "in" else "Out") + (" (mandatory)" if r.mandatory else "")
+        body.append(
+            f'<tr class="{cls}" data-id="{esc(r.id)}"><td class="col-id">{esc(r.id)}</td>'
+            f'<td class="col-name">{esc(r.name)}</td><td class="col-category">{esc(r.category)}</td>'
+            f'<td class="col-in_plan">{esc(status)}</td><td class="col-start">{esc(r.start)}</td>'
+            f'<td class="col-go_live">{esc(r.go_live)}</td>'
+            f'<td class="col-value num">{esc(money(r.value) if r.in_plan == "in" else "-")}</td>'
+            f'<td class="col-reason">{esc(r.reason)}</td></tr>')
+    if not body:
+        body.append(f'<tr><td colspan="{len(TABLE_COLUMNS)}">No initiative matches the filter.</td></tr>')
+    cap = esc(caption or f"Showing {len(rows)} of {total} initiatives")
+    return (f'<div class="pd-table-wrap" tabindex="0"><table class="pd-table initiatives-table">'
+            f'<caption>{cap}</caption><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+
+
+# -------------------------------------------------------------------------------------- compare
+def compare_html(comparison, label_a: str, label_b: str) -> str:
+    """prioritiser.whatif.Comparison as a readable panel: headline changes, spend changes, initiatives."""
+    if comparison is None:
+        return ('<div class="pd-compare compare-box"><p>Pin the current plan as <b>A</b>, change something and '
+                'optimise: this panel then lists what was added, dropped and moved, and how value and spend '
+                'changed.</p></div>')
+    m = comparison.metrics
+    rows = []
+    for metric, r in m.iterrows():
+        a, b, d = r["a"], r["b"], r["change"]
+        if " spend " in str(metric) and (d is None or d != d or abs(d) < 0.5):
+            continue
+        cls = "" if d is None or d != d or abs(d) < 0.5 else ("up" if d > 0 else "down")
+        rows.append(f'<tr><th scope="row">{esc(_metric_label(metric))}</th><td class="num">{esc(money(a))}</td>'
+                    f'<td class="num">{esc(money(b))}</td><td class="num {cls}">'
+                    f'{esc(money(d, signed=True) if d == d and d is not None else "-")}</td></tr>')
+    ch = comparison.changes
+    lists = []
+    for kind, verb in (("added", "Added"), ("dropped", "Dropped"), ("moved", "Moved")):
+        part = ch[ch["change"] == kind]
+        if part.empty:
+            continue
+        items = []
+        for i, r in part.iterrows():
+            if kind == "added":
+                items.append(f"{i} (starts {r['start_b']})")
+            elif kind == "dropped":
+                items.append(f"{i} (was {r['start_a']})")
+            else:
+                n = int(r["periods_moved"])
+                items.append(f"{i} ({r['start_a']} → {r['start_b']}, {'later' if n > 0 else 'earlier'} by "
+                             f"{abs(n)} period{'s' if abs(n) != 1 else ''})")
+        lists.append(f'<li class="change-{kind}"><b>{verb} ({len(part)}):</b> {esc(", ".join(items))}</li>')
+    if not lists:
+        lists.append("<li>The same initiatives start in the same periods.</li>")
+    return (f'<div class="pd-compare compare-box"><p><b>A</b>: {esc(label_a)}<br><b>Now</b>: {esc(label_b)}</p>'
+            f'<table class="pd-table compare-table"><caption>Change from plan A to the current plan</caption>'
+            f'<thead><tr><th scope="col">Figure</th><th scope="col">A</th><th scope="col">Now</th>'
+            f'<th scope="col">Change</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            f'<ul class="pd-changes">{"".join(lists)}</ul></div>')
+
+
+def _metric_label(metric: str) -> str:
+    text = str(metric)
+    return {"objective": "Objective", "NPV": "Net present value", "in-year revenue": "In-year revenue"}.get(
+        text, text[:1].upper() + text[1:])
+
+
+# --------------------------------------------------------------------------------------- stress
+def stress_html(table: pd.DataFrame | None) -> str:
+    if table is None or table.empty:
+        return ""
+    rows = []
+    for r in table.sort_values("cut").itertuples(index=False):
+        cut = f"{-r.cut:g}%" if r.cut else "no cut"
+        lost = money(r.value_lost) if r.cut and r.value_lost == r.value_lost else "-"
+        rows.append(f'<tr><th scope="row">{esc(cut)}</th><td>{esc(r.status)}</td>'
+                    f'<td class="num">{esc(money(r.objective))}</td><td class="num">{esc(lost)}</td>'
+                    f'<td>{esc(str(r.dropped).replace(";", ", "))}</td>'
+                    f'<td>{esc(str(r.slipped).replace(";", ", "))}</td></tr>')
+    return ('<div class="pd-table-wrap"><table class="pd-table stress-table"><caption>Each cut re-optimised; '
+            'dropped and slipped are against the uncut plan</caption><thead><tr><th scope="col">Cut</th>'
+            '<th scope="col">Status</th><th scope="col">Best value</th><th scope="col">Value lost</th>'
+            '<th scope="col">Dropped</th><th scope="col">Starts later</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+__all__ = ["headline_html", "status_html", "issues_html", "initiative_rows", "table_html", "compare_html",
+           "stress_html", "headline_figures", "percent"]
