@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--out", help="output folder (default results/<scenario>-frontier-<resource>)")
     solve_options(f)
     f.set_defaults(func=cmd_frontier)
+    from .dashboard.serve import add_parser as add_dashboard_parser
+
+    add_dashboard_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
