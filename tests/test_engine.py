@@ -105,3 +105,21 @@ def test_cbc_watchdog_kills_only_its_own_named_children():
     finally:
         other.kill()
         other.wait()
+
+
+def test_neighbourhood_search_improves_a_plan_and_keeps_it_feasible():
+    import time
+
+    from prioritiser.improve import neighbourhood_search
+
+    p = prioritiser.load(SYNTH / "synth-200" / "scenario.yaml")
+    model = build_model(p)
+    start = _plan_vector(model, rank_and_place(model))
+    better, improvements = neighbourhood_search(model, start, time.perf_counter() + 6)
+    better = _plan_vector(model, better)
+    assert improvements >= 1
+    assert float(model.c @ better) > float(model.c @ start) * 1.05  # the greedy plan leaves a lot behind
+    starts, ext = starts_of(model, better)
+    report = check_plan(p, starts, ext)
+    assert report.ok, report.violations[:5]
+    assert report.objective == pytest.approx(float(model.c @ better), rel=1e-9)
