@@ -36,8 +36,10 @@ def _lp_relaxation(model: Model, time_limit: float) -> np.ndarray | None:
 
 
 def neighbourhood_search(model: Model, x: np.ndarray, deadline: float, seed: int = 0,
-                         sub_time_limit: float = 5.0) -> tuple[np.ndarray, int]:
-    """Best plan found from `x` before `deadline` (time.perf_counter()), and how many improved it."""
+                         sub_time_limit: float = 3.0, trace: list | None = None) -> tuple[np.ndarray, int]:
+    """Best plan found from `x` before `deadline` (time.perf_counter()), and how many improved it.
+
+    `trace`, if given, receives (neighbourhood, initiatives freed, seconds, best objective) per step."""
     import highspy
 
     from .solvers import load_highs
@@ -94,8 +96,8 @@ def neighbourhood_search(model: Model, x: np.ndarray, deadline: float, seed: int
                 width = max(1, int(round(fraction * T)))
                 t0 = int(rng.integers(0, max(1, T - width + 1)))
                 touching = (starts >= t0) & (starts < t0 + width)
-                chosen = touching & ((best[:n_x] > 0.5) | (rng.random(n_x) < fraction))
-                free[init_of[chosen]] = True
+                candidates = np.unique(init_of[touching & ((best[:n_x] > 0.5) | (rng.random(n_x) < fraction))])
+                free[rng.permutation(candidates)[:target]] = True
             fixed = ~free[init_of]
             lower[:n_x][fixed] = best[:n_x][fixed]
             upper[:n_x][fixed] = best[:n_x][fixed]
@@ -106,7 +108,7 @@ def neighbourhood_search(model: Model, x: np.ndarray, deadline: float, seed: int
             sol.col_value = list(map(float, best))
             sol.value_valid = True
             h.setSolution(sol)
-        limit = min(sub_time_limit * (2 if kind == "rens" else 1), remaining)
+        limit = min(sub_time_limit, remaining)
         h.setOptionValue("time_limit", float(limit))
         t = time.perf_counter()
         h.solve()
@@ -119,6 +121,9 @@ def neighbourhood_search(model: Model, x: np.ndarray, deadline: float, seed: int
             if value > best_value + 1e-7 * max(1.0, abs(best_value)):
                 best, best_value = cand, value
                 improvements += 1
+        if trace is not None:
+            trace.append((kind, int(free.sum()) if kind != "rens" else int(frac_init.sum()), round(took, 2),
+                          best_value))
         if kind == "rens":
             continue
         if h.getModelStatus() == highspy.HighsModelStatus.kOptimal and took < 0.3 * sub_time_limit:

@@ -47,6 +47,9 @@ class SolveOutcome:
 GRACE_SECONDS = 2.0  # beyond the solver's own time limit before we cancel it ourselves
 LNS_SHARE = 0.5  # share of the time limit given to neighbourhood search when B&B has not finished
 LNS_MIN_TIME_LIMIT = 10.0  # below this, branch-and-bound gets all the time
+LNS_MIN_BB_SHARE = 0.2  # branch-and-bound runs at least this share of the time limit ...
+LNS_STALL_SHARE = 0.1  # ... and hands over early once its plan has not improved for this share
+
 
 
 def _empty_model(model: Model, t0: float, name: str) -> SolveOutcome:
@@ -112,10 +115,12 @@ def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray |
         h.setSolution(sol)
 
     first_plan = [None]
+    last_improvement = [time.perf_counter()]
 
-    def on_improving(e):  # records time to first plan; HiGHS calls back on every new incumbent
+    def on_improving(e):  # HiGHS calls back on every new incumbent
+        last_improvement[0] = time.perf_counter()
         if first_plan[0] is None:
-            first_plan[0] = time.perf_counter() - t0
+            first_plan[0] = last_improvement[0] - t0
     try:
         h.cbMipImprovingSolution.subscribe(on_improving)
     except Exception:  # callbacks are an optimisation of reporting only
@@ -128,9 +133,21 @@ def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray |
     timer = threading.Timer(float(time_limit) + GRACE_SECONDS, h.cancelSolve)
     timer.daemon = True
     timer.start()
+    solved = threading.Event()
+
+    def hand_over_when_stalled():
+        # branch-and-bound that has found nothing better for a while hands over to the search early
+        while not solved.wait(0.25):
+            now = time.perf_counter()
+            if now - t0 >= LNS_MIN_BB_SHARE * time_limit and now - last_improvement[0] >= LNS_STALL_SHARE * time_limit:
+                h.cancelSolve()
+                return
+    if search_share > 0:
+        threading.Thread(target=hand_over_when_stalled, daemon=True).start()
     try:
         h.solve()
     finally:
+        solved.set()
         timer.cancel()
     ms = h.getModelStatus()
     info = h.getInfo()
