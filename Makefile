@@ -29,3 +29,8 @@ bench: $(STAMP)  ## performance benchmarks (minutes); writes benchmarks/results 
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
+
+.PHONY: dashboard
+PORT ?= 8866
+dashboard: $(STAMP)  ## serve the what-if dashboard at http://127.0.0.1:$(PORT)/ (Voila, local only; Ctrl-C stops)
+	$(PY) -m prioritiser.dashboard.serve --port $(PORT)

@@ -157,9 +157,11 @@ class App:
         self.external = W.Checkbox(description="Allow buying external staff", indent=False, layout=wide)
         self.external.add_class("external-toggle")
         self.force_in = W.TagsInput(allowed_tags=[], allow_duplicates=False, placeholder="type an id or a name",
+                                    description="Force in",
                                     layout=wide, tooltip="Initiatives that must be in the plan")
         self.force_in.add_class("force-in")
         self.force_out = W.TagsInput(allowed_tags=[], allow_duplicates=False, placeholder="type an id or a name",
+                                     description="Force out",
                                      layout=wide, tooltip="Initiatives to leave out of the plan")
         self.force_out.add_class("force-out")
         self.time_limit = W.BoundedFloatText(description="Time limit (seconds)", min=1, max=600, step=1, style=style,
@@ -172,6 +174,9 @@ class App:
                                  layout=wide)
         self.auto = W.Checkbox(description="Re-optimise on every change", indent=False, layout=wide)
         self.auto.add_class("auto-solve")
+        self.quick = W.Checkbox(description="Show a first plan within a second, then prove it", indent=False,
+                                layout=wide)
+        self.quick.add_class("quick-first")
 
         side = W.VBox([
             _h("Budgets"),
@@ -190,9 +195,9 @@ class App:
             W.HTML('<label class="widget-label">Force in</label>'), self.force_in,
             W.HTML('<label class="widget-label">Force out</label>'), self.force_out,
             _h("Solver"),
-            _help("The plan is usually found in under a second; proving it best within the gap tolerance "
-                  "takes the rest. A plan stopped by the time limit is shown as feasible, with its gap."),
-            self.time_limit, self.gap, self.solver, self.auto,
+            _help("A plan is usually found within a second; proving it best within the gap tolerance takes "
+                  "a second or two more. A plan stopped by the time limit is shown as feasible, with its gap."),
+            self.time_limit, self.gap, self.solver, self.quick, self.auto,
         ], layout=W.Layout(width="400px", min_width="400px"))
         side.add_class("pd-side")
 
@@ -257,7 +262,8 @@ class App:
             self.headline,
             _h("Roadmap"),
             _help("When each selected initiative is built (the bar) and goes live (the bar's end), coloured by "
-                  "category; hatched bars are mandatory. Hover for dates and value."),
+                  "category; hatched bars are mandatory; the dotted line is the end of the horizon. Hover for "
+                  "dates and value."),
             box("roadmap"),
             _h("Spend against budget"),
             _help("Capital and revenue spent in each financial year (coloured) inside its budget (grey)."),
@@ -305,9 +311,10 @@ class App:
         st.observe(self._on_scenarios, names="scenarios")
         st.observe(self._on_base, names="base")
         st.observe(self._on_inputs, names=["capital", "revenue", "staff", "weights", "discount_rate", "external",
-                                           "force_in", "force_out", "time_limit", "gap", "solver", "auto_solve"])
+                                           "force_in", "force_out", "time_limit", "gap", "solver", "auto_solve",
+                                           "quick_first"])
         st.observe(self._on_result, names="result")
-        st.observe(self._on_status, names=["busy", "stale", "notice"])
+        st.observe(self._on_status, names=["busy", "stale", "notice", "proving"])
         st.observe(self._on_issues, names="issues")
         st.observe(self._on_pinned, names="pinned")
         st.observe(self._on_stress, names="stress_table")
@@ -327,6 +334,7 @@ class App:
         self.gap.observe(self._set_simple("gap", lambda v: round(v / 100, 6)), names="value")
         self.solver.observe(self._set_simple("solver", str), names="value")
         self.auto.observe(self._set_simple("auto_solve", bool), names="value")
+        self.quick.observe(self._set_simple("quick_first", bool), names="value")
         self.optimise.on_click(self._optimise)
         for w in (self.table_query, self.table_show, self.table_sort, self.table_order):
             w.observe(self._render_table, names="value")
@@ -481,17 +489,23 @@ class App:
         st = self.state
         if st.base is None:
             return
+        def put(slider, pct):
+            # only a real change is sent back: echoing a value the browser already has (as 0.07 for its
+            # 0.06999...) would pull a slider back while the user is still moving it
+            if round(slider.value * 1000) != round(float(pct) * 10):
+                slider.value = float(pct) / 100
+
         self._syncing = True
         try:
             for resource in ("capital", "revenue"):
                 values = getattr(st, resource)
                 for fy, s in self._fy_sliders[resource].items():
-                    s.value = float(values.get(fy, 0.0)) / 100
+                    put(s, values.get(fy, 0.0))
                 distinct = set(values.values())
                 if len(distinct) == 1:
-                    (self.capital_all if resource == "capital" else self.revenue_all).value = distinct.pop() / 100
+                    put(self.capital_all if resource == "capital" else self.revenue_all, distinct.pop())
             for role, s in self._staff_sliders.items():
-                s.value = float(st.staff.get(role, 0.0)) / 100
+                put(s, st.staff.get(role, 0.0))
             for key, t in self._weight_boxes.items():
                 t.value = float(st.weights.get(key, 0.0))
             self.discount.value = round(st.discount_rate * 100, 4)
@@ -502,19 +516,27 @@ class App:
             self.gap.value = round(st.gap * 100, 4)
             self.solver.value = st.solver if st.solver in ("highs", "cbc") else "highs"
             self.auto.value = st.auto_solve
+            self.quick.value = st.quick_first
         finally:
             self._syncing = False
 
     def _on_status(self, _change=None):
         st = self.state
-        self.optimise.disabled = st.busy
-        self.optimise.description = "Optimising..." if st.busy else "Optimise"
-        self.status.value = panels.status_html(st.result, st.busy, st.stale, st.time_limit, st.gap, st.notice)
+        self.status.value = panels.status_html(st.result, st.busy, st.stale, st.time_limit, st.gap, st.notice,
+                                               st.proving)
+        self.optimise.disabled = st.busy or st.proving  # last: the page is up to date once it is back
+        self.optimise.description = "Optimising..." if (st.busy or st.proving) else "Optimise"
 
     def _on_issues(self, _change=None):
         self.issues.value = panels.issues_html(self.state.issues)
 
-    def _on_result(self, _change=None):
+    def _on_result(self, change=None):
+        if self.state.same_plan_as_shown:
+            # the full solve proved the first plan shown: only the words about it change
+            self._on_status()
+            self._render_headline()
+            self._render_compare()
+            return
         self._render_all()
 
     def _on_pinned(self, _change=None):
@@ -528,7 +550,7 @@ class App:
         fys = st.base.horizon.fy_labels if st.base is not None else []
         start = fys[1] if len(fys) > 1 else (fys[0] if fys else "")
         self._draw("stress", *charts.stress_chart(st.stress_table, "capital", start))
-        self.stress_table.value = panels.stress_html(st.stress_table)
+        self.stress_table.value = panels.stress_html(st.stress_table, st.stress_label)
         if st.stress_table is not None:
             self.stress_bar.value = self.stress_bar.max
 
@@ -555,7 +577,8 @@ class App:
         self._render_staff()
         self._render_table()
         self._render_compare()
-        self._on_stress()
+        if "stress" not in self.figures:  # drawn once here; afterwards only when a stress test runs
+            self._on_stress()
         has_plan = self.state.result is not None and self.state.result.has_plan
         self.download_report.disabled = not has_plan
         self.pin_button.disabled = not has_plan

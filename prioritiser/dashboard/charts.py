@@ -14,7 +14,8 @@ FONT = dict(family="DejaVu Sans, Arial, sans-serif", size=13, color="#222222")
 MONEY_AXIS = dict(tickprefix="£", tickformat=",.0f", separatethousands=True)
 BASE_LAYOUT = dict(font=FONT, paper_bgcolor="white", plot_bgcolor="white", margin=dict(l=10, r=20, t=50, b=40),
                    hoverlabel=dict(font=dict(family=FONT["family"], size=13)),
-                   legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+                   legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+                   annotations=[], shapes=[])  # a layout that has none clears those of the last drawing
 
 
 def pretty(name: str) -> str:
@@ -90,8 +91,7 @@ def roadmap(result, colours: dict[str, str] | None = None) -> tuple[list, dict]:
                    tickfont=dict(size=12)),
         shapes=[dict(type="line", x0=H.T - 0.5, x1=H.T - 0.5, y0=0, y1=1, yref="paper",
                      line=dict(color="#555555", dash="dot", width=1))],
-        annotations=[dict(x=H.T - 0.5, y=1, yref="paper", text="horizon end", showarrow=False, xanchor="right",
-                          yanchor="bottom", font=dict(size=11, color="#555555"))],
+        annotations=[],
         margin=dict(l=10, r=20, t=60, b=50))
     return traces, layout
 

@@ -69,7 +69,13 @@ def headline_html(result, pinned=None) -> str:
 
 # --------------------------------------------------------------------------------------- status
 def status_html(result, busy: bool = False, stale: bool = False, time_limit: float = 0, gap: float = 0,
-                notice: str = "") -> str:
+                notice: str = "", proving: bool = False) -> str:
+    if proving and result is not None and result.has_plan:
+        room = f"at most {percent(result.gap, 1)} better" if result.gap is not None else "better"
+        return (f'<div class="pd-status status-busy" role="status" aria-live="polite">'
+                f'<span class="pd-spinner" aria-hidden="true"></span><span class="pd-status-word">FIRST PLAN</span> '
+                f'Found in under a second; the best possible plan is {esc(room)}. Proving it, or finding a better '
+                f'one (time limit {time_limit:g} s, gap tolerance {gap:.1%})...</div>')
     if busy:
         return (f'<div class="pd-status status-busy" role="status" aria-live="polite">'
                 f'<span class="pd-spinner" aria-hidden="true"></span> Optimising... (time limit {time_limit:g} s, '
@@ -235,7 +241,7 @@ def _metric_label(metric: str) -> str:
 
 
 # --------------------------------------------------------------------------------------- stress
-def stress_html(table: pd.DataFrame | None) -> str:
+def stress_html(table: pd.DataFrame | None, label: str = "") -> str:
     if table is None or table.empty:
         return ""
     rows = []
@@ -246,8 +252,10 @@ def stress_html(table: pd.DataFrame | None) -> str:
                     f'<td class="num">{esc(money(r.objective))}</td><td class="num">{esc(lost)}</td>'
                     f'<td>{esc(str(r.dropped).replace(";", ", "))}</td>'
                     f'<td>{esc(str(r.slipped).replace(";", ", "))}</td></tr>')
-    return ('<div class="pd-table-wrap"><table class="pd-table stress-table"><caption>Each cut re-optimised; '
-            'dropped and slipped are against the uncut plan</caption><thead><tr><th scope="col">Cut</th>'
+    caption = "Each cut re-optimised; dropped and slipped are against the uncut plan" + (f". For: {label}" if label
+                                                                                          else "")
+    return (f'<div class="pd-table-wrap"><table class="pd-table stress-table"><caption>{esc(caption)}</caption>'
+            '<thead><tr><th scope="col">Cut</th>'
             '<th scope="col">Status</th><th scope="col">Best value</th><th scope="col">Value lost</th>'
             '<th scope="col">Dropped</th><th scope="col">Starts later</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')

@@ -3,6 +3,7 @@ code cells stripped and tracebacks hidden from the page."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,14 @@ def serve(port: int = DEFAULT_PORT, open_browser: bool = False) -> int:
         return 1
     print(f"Serving the dashboard on http://127.0.0.1:{port}/ (local only; Ctrl-C to stop)", flush=True)
     proc = subprocess.Popen(voila_command(port, notebook, open_browser), cwd=notebook.parent, env=voila_env())
+
+    def stop(signum, frame):  # a service manager's SIGTERM stops Voila (and its kernels) as Ctrl-C does
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
     try:
         return proc.wait()
     except KeyboardInterrupt:

@@ -24,11 +24,13 @@ import prioritiser
 from prioritiser.engine import Result
 from prioritiser.errors import InputError, Issue
 from prioritiser.scenario import WEIGHT_KEYS, Adjustment, Scenario, SolverOptions
+from prioritiser.solvers import Status
 
 # Dashboard defaults for the solver: the sample trust's plan is usually found within half a second;
 # proving it within 0.5% takes most of the rest. Both are shown, and can be changed, in the page.
 DEFAULT_GAP = 0.005
 DEFAULT_TIME_LIMIT = 10.0
+QUICK_SECONDS = 0.75  # time limit of the first, quick solve (see DashboardState.solve)
 STRESS_CUTS = (0, 5, 10, 20, 30)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # unpacked size of an uploaded .zip
 CACHE_SIZE = 16
@@ -132,9 +134,11 @@ class DashboardState(HasTraits):
     gap = Float(DEFAULT_GAP)
     solver = Unicode("highs")
     auto_solve = Bool(False, help="re-optimise on every change (the page has an Optimise button instead)")
+    quick_first = Bool(True, help=f"show a first plan after {QUICK_SECONDS:g} s, then prove it (see solve)")
 
     # --- what came back
     busy = Bool(False)
+    proving = Bool(False, help="a first plan is shown; the full solve is running")
     stale = Bool(True, help="inputs changed since the current result")
     result = Instance(Result, allow_none=True)
     solved_scenario = Instance(Scenario, allow_none=True, help="the scenario that produced `result`")
@@ -143,12 +147,15 @@ class DashboardState(HasTraits):
     issues = List(help="prioritiser.Issue list from the last load or upload (errors and warnings)")
     notice = Unicode("", help="a plain sentence about the last action (upload accepted, error, ...)")
     stress_table = Instance(pd.DataFrame, allow_none=True)
+    stress_label = Unicode("", help="the what-if the stress table was computed for")
     stress_progress = Float(0.0)
-    last_solve_seconds = Float(0.0, help="wall time of the last solve() call, cache hits included")
+    last_solve_seconds = Float(0.0, help="click to final result published (views updated), cache hits included")
+    first_plan_seconds = Float(0.0, help="click to the first plan published (views updated)")
 
     def __init__(self, scenarios: dict | None = None, scenario: str | None = None, load: bool = True, **kwargs):
         super().__init__(**kwargs)
         self._upload_dirs: list[tempfile.TemporaryDirectory] = []
+        self.same_plan_as_shown = False  # set while publishing a final result that only proves the shown plan
         self.scenarios = dict(scenarios if scenarios is not None else bundled_scenarios())
         if scenario is None and self.scenarios:
             scenario = next(iter(self.scenarios))
@@ -184,7 +191,7 @@ class DashboardState(HasTraits):
         self.issues = [i for i in issues if i.severity == "warning"]
         self.notice = ""
         self.stress_table = None
-        self.solve()
+        self.solve(quick=False)  # nothing is on screen yet: no point showing a first plan first
         return True
 
     def _reset_inputs(self, scenario: Scenario) -> None:
@@ -303,20 +310,57 @@ class DashboardState(HasTraits):
             return _CACHE[key]
         silence_solver_banner()
         result = prioritiser.run(scenario)
+        self._remember(key, result)
+        return result
+
+    @staticmethod
+    def _remember(key: str, result: Result) -> None:
         _CACHE[key] = result
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
-        return result
 
-    def solve(self) -> Result | None:
-        """Solve the current what-if and publish the result (views update from `result`)."""
+    def solve(self, quick: bool | None = None) -> Result | None:
+        """Solve the current what-if and publish the result (views update from `result`).
+
+        With `quick_first`, a first plan is solved with a short time limit (QUICK_SECONDS) and shown
+        at once, honestly labelled with its gap; unless that plan is already proven, the full solve
+        (the page's time limit and gap) follows and replaces it. The final result is always the one
+        `prioritiser run` gives for the downloaded scenario."""
         if self.base is None:
             return None
         t0 = time.perf_counter()
+        self.first_plan_seconds = 0.0
+        self.same_plan_as_shown = False
+        interim = None
         self.busy = True
         try:
             scenario = self.build_scenario()
-            result = self.run(scenario)
+            key = self._cache_key(scenario)
+            result = _CACHE.get(key)
+            quick = self.quick_first if quick is None else quick
+            if result is None and quick and scenario.solver.time_limit > QUICK_SECONDS + 1e-9:
+                short = dataclasses.replace(scenario, solver=dataclasses.replace(scenario.solver,
+                                                                                 time_limit=QUICK_SECONDS))
+                silence_solver_banner()
+                first = prioritiser.run(short)
+                if first.status in (Status.OPTIMAL, Status.INFEASIBLE) and first.message == "":
+                    # proven before the short limit: the full run would retrace the same search exactly
+                    result = first
+                    self._remember(key, first)
+                elif first.has_plan:
+                    with self.hold_trait_notifications():
+                        self.proving = True
+                        self.busy = False
+                    self._publish(scenario, first)
+                    interim = first
+                    self.first_plan_seconds = time.perf_counter() - t0
+                    self.busy = True
+            if result is None:
+                result = self.run(scenario)
+            # the views need not redraw the roadmap, charts and table when the proof kept the first plan
+            self.same_plan_as_shown = interim is not None and interim.starts == result.starts
+            self.proving = False
+            self._publish(scenario, result)
         except InputError as exc:
             self.issues = exc.issues
             self.notice = "The scenario cannot be solved as set: see the problems listed."
@@ -325,14 +369,21 @@ class DashboardState(HasTraits):
             self.notice = f"Optimising failed unexpectedly ({type(exc).__name__}: {exc})."
             return None
         finally:
-            self.busy = False
+            self.same_plan_as_shown = False
+            with self.hold_trait_notifications():  # last: the page is ready once the button is back
+                self.busy = False
+                self.proving = False
+        self.last_solve_seconds = time.perf_counter() - t0
+        if not self.first_plan_seconds:
+            self.first_plan_seconds = self.last_solve_seconds
+        return result
+
+    def _publish(self, scenario: Scenario, result: Result) -> None:
         with self.hold_trait_notifications():
             self.solved_scenario = scenario
             self.stale = False
             self.notice = ""
         self.result = result
-        self.last_solve_seconds = time.perf_counter() - t0
-        return result
 
     # ------------------------------------------------------------------ pin and compare
     def pin(self) -> None:
@@ -389,6 +440,7 @@ class DashboardState(HasTraits):
                 table = None
         if table is None:
             table = self._stress_here(scenario, resource, cuts, start, progress)
+        self.stress_label = f"{self.describe(scenario)}; {resource} cut from {start}"
         self.stress_table = table
         return table
 

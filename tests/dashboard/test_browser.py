@@ -22,7 +22,7 @@ class Page:
     def __init__(self, browser, url, tmp_path, name):
         self.external, self.errors = [], []
         self.tmp_path, self.name = tmp_path, name
-        self.ctx = browser.new_context(viewport={"width": 1400, "height": 2400}, accept_downloads=True)
+        self.ctx = browser.new_context(viewport={"width": 1400, "height": 3600}, accept_downloads=True)
         self.ctx.route("**/*", self._route)
         self.page = self.ctx.new_page()
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -46,7 +46,7 @@ class Page:
             arg=[selector, before], timeout=timeout)
 
     def roadmap_ids(self) -> set[str]:
-        labels = self.page.locator(".roadmap-chart .yaxislayer-above .ytick text").all_inner_texts()
+        labels = self.page.locator(".roadmap-chart .yaxislayer-above .ytick text").all_text_contents()
         return {lbl.split()[0] for lbl in labels if lbl.strip()}
 
     def finish(self):
@@ -91,6 +91,8 @@ def test_capital_cut_and_optimise_change_npv_and_table(page, tmp_path):
     p = page.page
     npv_before = page.text(".headline-npv")
     table_before = page.text(".initiatives-table tbody")
+    capital_card = ".pd-card:has(.headline-capital)"
+    capital_before = page.text(capital_card)
     handle = p.locator(".capital-all .noUi-handle")
     handle.focus()
     for _ in range(20):  # 1% a step
@@ -103,12 +105,15 @@ def test_capital_cut_and_optimise_change_npv_and_table(page, tmp_path):
     p.locator(".optimise-button").click()
     page.wait_text_change(".headline-npv", npv_before)
     page.wait_text_change(".initiatives-table tbody", table_before)
-    seconds = time.perf_counter() - t0
-    (tmp_path / "resolve-seconds.json").write_text(json.dumps({"click_to_table": seconds}))
-    print(f"click to updated headline and table: {seconds:.2f} s")
+    first = time.perf_counter() - t0
+    p.wait_for_function("() => !document.querySelector('.optimise-button').disabled", timeout=ACTION_TIMEOUT)
+    proven = time.perf_counter() - t0
+    (tmp_path / "resolve-seconds.json").write_text(json.dumps({"first_plan": first, "proven": proven}))
+    print(f"click to updated headline and table: {first:.2f} s; to the proven plan: {proven:.2f} s")
+    assert page.text(".status-panel").startswith(("OPTIMAL", "FEASIBLE"))
     assert page.text(".headline-npv") != npv_before
     assert "press Optimise" not in page.text(".status-panel")
-    assert "of £27,200,000" in page.text(".headline-capital") or "of £" in page.text(".headline-capital")
+    assert page.text(capital_card) != capital_before and "budget" in page.text(capital_card)
     page.finish()
 
 
@@ -127,8 +132,8 @@ def test_forcing_an_initiative_out_removes_it_from_the_roadmap(page):
     p.wait_for_function("() => !Array.from(document.querySelectorAll('.roadmap-chart .ytick text'))"
                         ".some(t => t.textContent.startsWith('EPR-02'))", timeout=ACTION_TIMEOUT)
     assert "EPR-02" not in page.roadmap_ids()
-    row = p.locator('.initiatives-table tr[data-id="EPR-02"]')
-    assert "forced out" in row.inner_text()
+    p.wait_for_function("() => (document.querySelector('.initiatives-table tr[data-id=\"EPR-02\"]')?.innerText || '')"
+                        ".includes('forced out')", timeout=ACTION_TIMEOUT)
     page.finish()
 
 
@@ -162,7 +167,9 @@ def test_uploading_a_broken_workbook_shows_a_readable_error(page, tmp_path):
     bad = tmp_path / "broken-trust.xlsx"
     bad.write_bytes(buf.getvalue())
     npv_before = page.text(".headline-npv")
-    p.locator(".upload-button input[type=file]").set_input_files(str(bad))
+    with p.expect_file_chooser(timeout=ACTION_TIMEOUT) as chooser:  # ipywidgets makes its <input> on click
+        p.locator(".upload-button").click()
+    chooser.value.set_files(str(bad))
     p.wait_for_selector(".issues-box", timeout=ACTION_TIMEOUT)
     shown = page.text(".issues-box")
     assert "problem" in shown and "broken-trust.xlsx" in shown

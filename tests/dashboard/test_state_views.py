@@ -12,7 +12,7 @@ import pytest
 
 import prioritiser
 from prioritiser import cli
-from prioritiser.dashboard import DashboardState, bundled_scenarios
+from prioritiser.dashboard import bundled_scenarios
 from prioritiser.dashboard import formatting, panels
 from prioritiser.dashboard.serve import add_parser, voila_command
 
@@ -95,6 +95,29 @@ def test_slider_then_optimise_button(app):
     assert formatting.money(st.result.components["npv"]) in text(app.headline.value)
     assert app.table.value != table_before
     assert [a.scale for a in st.solved_scenario.adjustments] == [0.8] * len(st.capital)
+
+
+def test_first_plan_then_proof(app):
+    """Optimise shows a plan solved in under a second at once (labelled with its gap), then the
+    proven plan; the final result is exactly what the full solve of the scenario gives."""
+    st = app.state
+    assert st.quick_first and app.quick.value
+    seen, statuses = [], []
+    st.observe(lambda c: seen.append(c["new"]), names="result")
+    st.observe(lambda c: statuses.append(app.status.value) if c["new"] else None, names="proving")
+    st.capital = {fy: (0.0 if n == 0 else -10.0) for n, fy in enumerate(st.capital)}
+    app.optimise.click()
+    assert 1 <= len(seen) <= 2 and not st.proving and not st.busy
+    final = seen[-1]
+    assert final is st.result and final is st.run(st.build_scenario())  # the full solve's own (cached) result
+    if len(seen) == 2:  # the quick solve stopped at its limit: its plan was shown, honestly labelled
+        first = seen[0]
+        assert first.status.value in ("feasible", "optimal") and first.has_plan
+        assert statuses and "FIRST PLAN" in text(statuses[0]) and "Proving" in text(statuses[0])
+        assert 0 < st.first_plan_seconds <= st.last_solve_seconds
+    assert final.status.value == "optimal" and text(app.status.value).startswith("OPTIMAL")
+    assert formatting.money(final.components["npv"]) in text(app.headline.value)
+    assert roadmap_ids(app) == set(final.plan.index[final.plan.selected])
 
 
 def test_force_out_removes_an_initiative_from_roadmap_and_table(app):
@@ -292,6 +315,20 @@ def test_stress_prefers_the_package_api_when_there_is_one(app, monkeypatch):
     assert calls and calls[0][1] == "capital" and calls[0][2] == [10] and calls[0][3] == \
         app.state.base.horizon.fy_labels[1]
     assert list(table["cut"]) == [0.0, 10.0] and table.loc[1, "dropped"] == "X-1"
+
+
+def test_choosing_another_bundled_scenario_loads_and_solves_it():
+    from prioritiser.dashboard import App
+
+    app = App(scenarios={"baseline": BASELINE, "capital-cut-20": SCENARIOS / "capital-cut-20.yaml"})
+    npv_baseline = app.state.result.components["npv"]
+    app.scenario.value = "capital-cut-20"
+    st = app.state
+    assert st.base.name == "capital-cut-20" and st.result.scenario == "capital-cut-20"
+    assert st.result.components["npv"] < npv_baseline
+    assert set(st.capital.values()) == {0.0}  # its own cut is in the scenario, the page starts at +0%
+    assert formatting.money(st.result.components["npv"]) in text(app.headline.value)
+    assert "capital-cut-20" in st.scenario_yaml()[1]
 
 
 def test_reset_returns_to_the_scenario(app):
