@@ -120,6 +120,14 @@ def finish(model: Model, outcome: SolveOutcome, greedy_v: np.ndarray | None, tim
     status, message, bound = outcome.status, outcome.message, outcome.bound
     v = _plan_vector(model, outcome.x) if outcome.x is not None else None
     greedy_obj = _objective(model, greedy_v) if greedy_v is not None else None
+    if status is Status.OPTIMAL and v is not None and greedy_obj is not None and \
+            greedy_obj > _objective(model, v) + 1e-6 * max(1.0, abs(greedy_obj)):
+        # a plan proven optimal cannot be beaten by ranking: the solver's claim is false
+        status, bound = Status.FEASIBLE, None
+        message = "the solver claimed optimality for a plan worse than rank-and-place; its claim was not trusted"
+    if status is Status.INFEASIBLE and greedy_v is not None:
+        status = Status.FEASIBLE
+        message = "the solver reported no feasible plan, yet rank-and-place found one; its claim was not trusted"
     if greedy_v is not None and (v is None or greedy_obj > _objective(model, v) + 1e-9) and \
             status in (Status.FEASIBLE, Status.ERROR):
         # never worse than ranking: a solver stopped early may hold a worse plan, or none

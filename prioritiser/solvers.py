@@ -59,6 +59,19 @@ def _empty_model(model: Model, t0: float, name: str) -> SolveOutcome:
                         "" if ok else "a required initiative has no start in its window")
 
 
+_threads_in_use: list = []  # the `threads` value HiGHS's global scheduler was started with
+
+
+def _use_threads(threads: int | None) -> None:
+    """HiGHS keeps one global thread scheduler per process, sized by the first solve; a later solve
+    asking for another size fails ("Not Set") unless the scheduler is reset first."""
+    import highspy
+
+    if _threads_in_use and _threads_in_use[0] != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _threads_in_use[:] = [threads]
+
+
 def _highs_version(h) -> str:
     return f"HiGHS {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
@@ -102,6 +115,7 @@ def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray |
         out = _empty_model(model, t0, "highs")
         out.version = _highs_version(highspy.Highs())
         return out
+    _use_threads(threads)
     h = load_highs(model)
     version = _highs_version(h)
     h.setOptionValue("mip_rel_gap", float(gap))
@@ -211,9 +225,10 @@ def _solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | 
                 prob += expr <= float(hi), f"r{r}u"
             if np.isfinite(lo):
                 prob += expr >= float(lo), f"r{r}l"
-    if start is not None:
-        for var, val in zip(v, start):
-            var.setInitialValue(float(val))
+    # No MIP start for CBC: CBC 2.10 can return a worse plan and still call it optimal when given
+    # one (reproduced on the sample trust; see coin-or/Cbc issues 449 and 670). The engine still
+    # keeps the rank-and-place plan if CBC's is worse.
+    start = None
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "cbc.log")
         solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit), gapRel=float(gap),

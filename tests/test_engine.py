@@ -123,3 +123,42 @@ def test_neighbourhood_search_improves_a_plan_and_keeps_it_feasible():
     report = check_plan(p, starts, ext)
     assert report.ok, report.violations[:5]
     assert report.objective == pytest.approx(float(model.c @ better), rel=1e-9)
+
+
+def test_cbc_agrees_with_highs_where_a_mip_start_misled_it(tmp_path):
+    """CBC 2.10 given a MIP start called a worse plan optimal here; the engine gives it none."""
+    import yaml
+
+    path = tmp_path / "tight.yaml"
+    path.write_text(yaml.safe_dump({"name": "tight", "extends": str(BASELINE),
+                                    "adjustments": [{"resource": "capital", "scale": 0.8}]}))
+    highs = prioritiser.run(path, solver="highs")
+    cbc = prioritiser.run(path, solver="cbc")
+    assert highs.status == "optimal" and cbc.status == "optimal"
+    assert cbc.objective == pytest.approx(highs.objective, rel=2e-3)  # both within the 0.1% gap
+    assert cbc.check.ok and highs.check.ok
+
+
+@pytest.mark.parametrize("claim", ["optimal", "infeasible"])
+def test_false_solver_claims_are_not_passed_on(claim, monkeypatch):
+    from prioritiser import engine
+    from prioritiser.solvers import SolveOutcome, Status
+
+    def lying_solver(model, name, time_limit, gap, start=None, threads=None):
+        x = np.zeros(model.n_cols) if claim == "optimal" else None  # selects nothing
+        return SolveOutcome(Status(claim), x, 0.0 if x is not None else None, 0.1, name, "liar")
+    monkeypatch.setattr(engine, "solve", lying_solver)
+    r = prioritiser.run(SYNTH / "synth-200" / "scenario.yaml")
+    assert r.status == "feasible"
+    assert "not trusted" in r.message
+    assert r.objective == pytest.approx(r.greedy_objective)
+    assert r.check.ok
+
+
+def test_changing_solver_threads_between_runs(tmp_path):
+    from known import KNAPSACK, YEARLY, write_case
+
+    path = write_case(tmp_path, KNAPSACK, YEARLY)
+    for threads in (1, None, 2, 1):
+        r = prioritiser.run(path, threads=threads)
+        assert r.status == "optimal" and r.objective == pytest.approx(115), (threads, r.message)
