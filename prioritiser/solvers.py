@@ -249,7 +249,7 @@ def _solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | 
         text = open(log).read() if os.path.exists(log) else ""
     seconds = time.perf_counter() - t0
     version = "CBC " + (re.search(r"Version:\s*(\S+)", text).group(1) if re.search(r"Version:\s*(\S+)", text) else "")
-    stopped = "Stopped on time" in text or "Stopped on iterations" in text or seconds >= time_limit
+    stopped = "Stopped on" in text  # CBC says so when a limit (time, nodes, solutions) ended its search
     # PuLP reports status Optimal (1) after a time limit; sol_status tells what it really is.
     x = np.array([var.varValue if var.varValue is not None else 0.0 for var in v])
     if prob.status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible:
@@ -258,7 +258,7 @@ def _solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | 
     m = _CBC_BOUND.search(text)
     if m:
         bound = abs(float(m.group(1))) * (1 if np.dot(model.c, x) >= 0 else -1)
-    if prob.sol_status == pulp.LpSolutionOptimal and not stopped and "Result - Optimal" in text:
+    if prob.sol_status == pulp.LpSolutionOptimal and not stopped:
         return SolveOutcome(Status.OPTIMAL, x, None, seconds, "cbc", version)
     if prob.sol_status in (pulp.LpSolutionIntegerFeasible, pulp.LpSolutionOptimal):
         return SolveOutcome(Status.FEASIBLE, x, bound, seconds, "cbc", version,
