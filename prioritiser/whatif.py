@@ -248,6 +248,7 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
         rows.append({"scale": s, "scenario": name, "budget": s * base_budget, "status": comp["status"],
                      "gap": comp["gap"], "objective": comp["objective"], "selected": comp["selected"]})
     table = pd.DataFrame(rows)
+    table["objective"] = pd.to_numeric(table["objective"])  # a failed level has no objective
     table["marginal_value_per_unit"] = table["objective"].diff() / table["budget"].diff()
     table.to_csv(out / "frontier.csv", index=False)
     png = None
