@@ -72,10 +72,6 @@ class Model:
     def n_cols(self) -> int:
         return len(self.c)
 
-    def column_of(self, i: int, s: int) -> int | None:
-        cols = self.cols_of[i]
-        hit = cols[self.col_start[cols] == s]
-        return int(hit[0]) if len(hit) else None
 
 
 def start_windows(p: Portfolio) -> tuple[np.ndarray, np.ndarray]:
