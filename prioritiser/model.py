@@ -73,7 +73,6 @@ class Model:
         return len(self.c)
 
 
-
 def start_windows(p: Portfolio) -> tuple[np.ndarray, np.ndarray]:
     """[first, last] allowed start per initiative; last < first means it cannot be selected."""
     ini = p.initiatives
