@@ -28,6 +28,8 @@ _QUARTER = re.compile(r"^(\d{4})/(\d{2}) Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 LABEL_EXAMPLES = {Granularity.QUARTER: "2026/27 Q1", Granularity.MONTH: "2026-04", Granularity.YEAR: "2026/27"}
+# Excel turns a typed "2026-04" into a date, which comes back as 2026-04-01T00:00:00.
+_EXCEL_MONTH = re.compile(r"^(\d{4}-\d{2})-01(?:[T ]00:00:00)?$")
 
 
 def fy_label(start_year: int) -> str:
@@ -74,6 +76,23 @@ def parse_period(text: str, granularity: Granularity) -> int | None:
         return None
     fy_year = cal_year if month >= 4 else cal_year - 1
     return fy_year * 12 + (month - 4) % 12
+
+
+def clean_label(text: str, granularity: Granularity) -> str:
+    """A cell's period label as the user meant it: Excel's date for a typed month is that month."""
+    if granularity is Granularity.MONTH:
+        return _EXCEL_MONTH.sub(r"\1", text)
+    return text
+
+
+def sort_key(label: str) -> tuple[float, str]:
+    """Orders labels of any one granularity in time (unknown labels last): the start in years."""
+    text = str(label).strip()
+    for granularity in (Granularity.QUARTER, Granularity.MONTH, Granularity.YEAR):
+        ordinal = parse_period(text, granularity)
+        if ordinal is not None:
+            return ordinal / granularity.per_year, ""
+    return float("inf"), text
 
 
 @dataclass(frozen=True)
@@ -126,6 +145,13 @@ class Horizon:
     def fy_label_of(self, index: int) -> str:
         return fy_label((self.origin + index) // self.per_year)
 
+    @property
+    def second_fy_label(self) -> str:
+        """Where a cut starts by default (stress tests, the dashboard): the second financial year,
+        or the first when the horizon has only one."""
+        fys = self.fy_labels
+        return fys[1] if len(fys) > 1 else fys[0]
+
     def index(self, label: str) -> int | None:
         """Period index of a single-period label (may be < 0 or >= T), None if malformed."""
         ordinal = parse_period(label, self.granularity)
@@ -146,3 +172,17 @@ class Horizon:
         first = year * self.per_year - self.origin
         inside = tuple(p for p in range(first, first + self.per_year) if 0 <= p < self.T)
         return inside, self.granularity is not Granularity.YEAR
+
+    def bounds(self, label: str) -> tuple[int, int] | None:
+        """First and last period index a period or financial-year label names (not clipped to the
+        horizon), or None if the label is malformed. `from: 2027/28` starts at the year's first
+        period and `to: 2027/28` ends at its last."""
+        text = str(label).strip()
+        single = self.index(text)
+        if single is not None and self.granularity is not Granularity.YEAR:
+            return single, single
+        year = _parse_fy(text)
+        if year is None:
+            return None
+        first = year * self.per_year - self.origin
+        return first, first + self.per_year - 1

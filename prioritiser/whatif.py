@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from .batch import BatchResult, run_batch
+from .periods import sort_key
 from .report import money
 from .scenario import load_scenario
 
@@ -48,16 +49,7 @@ def _plan_and_summary(source) -> tuple[str, pd.DataFrame, dict]:
 
 
 def _period_order(labels) -> dict[str, int]:
-    return {lbl: n for n, lbl in enumerate(sorted(set(labels) - {""}, key=_label_key))}
-
-
-def _label_key(label: str):
-    # "2026/27 Q3" / "2026-04" / "2026/27" sort correctly as (financial year, position)
-    if "-" in label and "/" not in label:
-        year, month = map(int, label.split("-"))
-        return (year if month >= 4 else year - 1, (month - 4) % 12)
-    year = int(label[:4])
-    return (year, int(label[-1]) if " Q" in label else 0)
+    return {lbl: n for n, lbl in enumerate(sorted(set(labels) - {""}, key=sort_key))}
 
 
 def compare(a, b) -> Comparison:
@@ -162,8 +154,7 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
     `start` (default: the second financial year of the horizon)."""
     base_path = Path(scenario).resolve()
     base = load_scenario(base_path)
-    fys = base.horizon.fy_labels
-    start = start or (fys[1] if len(fys) > 1 else fys[0])
+    start = start or base.horizon.second_fy_label
     cuts = sorted({float(c) for c in cuts} | {0.0})
     out = Path(out) if out else Path("results") / f"{base.name}-stress-{resource}"
     tag = lambda c: f"{c:g}".replace(".", "_")  # noqa: E731
@@ -182,7 +173,7 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
         in_base = base_starts[base_starts != ""]
         dropped = [i for i in in_base.index if starts.get(i, "") == ""]
         slipped = [i for i in in_base.index if starts.get(i, "") not in ("", in_base[i])
-                   and _label_key(starts[i]) > _label_key(in_base[i])]
+                   and sort_key(starts[i]) > sort_key(in_base[i])]
         for i in dropped:
             first_drop.setdefault(i, cut)
         obj = comp["objective"]

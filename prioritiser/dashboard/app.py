@@ -547,8 +547,7 @@ class App:
 
     def _on_stress(self, _change=None):
         st = self.state
-        fys = st.base.horizon.fy_labels if st.base is not None else []
-        start = fys[1] if len(fys) > 1 else (fys[0] if fys else "")
+        start = st.base.horizon.second_fy_label if st.base is not None else ""
         self._draw("stress", *charts.stress_chart(st.stress_table, "capital", start))
         self.stress_table.value = panels.stress_html(st.stress_table, st.stress_label)
         if st.stress_table is not None:

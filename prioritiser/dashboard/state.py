@@ -430,8 +430,7 @@ class DashboardState(HasTraits):
         what-if with one more adjustment per cut. Columns: cut, status, objective, npv, value_lost,
         dropped, slipped (dropped/slipped: ids, ';'-separated, against the uncut plan)."""
         scenario = self.build_scenario()
-        fys = scenario.horizon.fy_labels
-        start = fys[1] if len(fys) > 1 else fys[0]
+        start = scenario.horizon.second_fy_label
         table = None
         if hasattr(prioritiser, "stress"):
             try:
