@@ -19,16 +19,16 @@ class Issue:
     severity: str  # "error" or "warning"
     where: str  # file, "file, sheet" or "scenario.yaml"
     message: str
-    row: int | None = None  # the row number as the user sees it (header is row 1)
+    row: int | None = None  # the row number as the user sees it (header is row 1); a YAML file's line
     column: str | None = None  # column name, or the key path in a scenario file
 
     def __str__(self) -> str:
         place = self.where
+        yaml_file = self.where.endswith((".yaml", ".yml"))
         if self.row is not None:
-            place += f", row {self.row}"
+            place += f", line {self.row}" if yaml_file else f", row {self.row}"
         if self.column:
-            place += f", column {self.column}" if self.row is not None or not self.where.endswith((".yaml", ".yml")) \
-                else f", key {self.column}"
+            place += f", column {self.column}" if self.row is not None or not yaml_file else f", key {self.column}"
         return f"{self.severity.upper()}: {place}: {self.message}"
 
 

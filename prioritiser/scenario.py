@@ -1,36 +1,25 @@
-"""Scenario files (YAML): `extends` chains, defaults, and key-by-key validation."""
+"""Scenario files (YAML): `extends` chains, defaults, and key-by-key validation.
+
+What a scenario file may hold is declared once, in `schema.SCENARIO` (typed leaves); the readers
+below check each section against it and keep every problem, naming the file that set the key.
+"""
 from __future__ import annotations
 
 import copy
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon, parse_period
+from .schema import ADJUSTMENT, DEFAULT_WEIGHTS, SCENARIO, WEIGHT_KEYS, Key
 
-WEIGHT_KEYS = ("benefit", "revenue", "in_year_revenue", "alignment", "cost")
-DEFAULT_WEIGHTS = {"benefit": 1.0, "revenue": 1.0, "in_year_revenue": 0.0, "alignment": 0.0, "cost": 1.0}
 SOLVERS = ("highs", "cbc")
-
-# The shape of a scenario file: a dict is a mapping with these keys, a type is a leaf.
-# `None` as the value of a mapping means "any keys" (alignment_weights names objectives freely).
-SCHEMA: dict[str, Any] = {
-    "name": str, "description": str, "extends": str, "portfolio": str,
-    "horizon": {"start": str, "periods": int, "granularity": str},
-    "objective": {"discount_rate": float,
-                  "weights": {k: float for k in WEIGHT_KEYS},
-                  "alignment_weights": None},
-    "adjustments": list, "force_in": list, "force_out": list, "external": bool,
-    "solver": {"name": str, "time_limit": float, "gap": float},
-}
-ADJUSTMENT_KEYS = ("resource", "scale", "add", "from", "to")
-MAX_PERIODS = 1200  # 100 years of months: far beyond any plan, small enough to validate quickly
-
+_OBJECTIVE, _SOLVER, _HORIZON = SCENARIO["objective"], SCENARIO["solver"], SCENARIO["horizon"]
 
 @dataclass
 class Adjustment:
@@ -45,19 +34,19 @@ class Adjustment:
 class Settings:
     """What the model needs from a scenario besides the tables."""
 
-    discount_rate: float = 0.035
+    discount_rate: float = _OBJECTIVE["discount_rate"].default
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     alignment_weights: dict[str, float] = field(default_factory=dict)
-    external: bool = True
+    external: bool = SCENARIO["external"].default
     force_in: list[str] = field(default_factory=list)
     force_out: list[str] = field(default_factory=list)
 
 
 @dataclass
 class SolverOptions:
-    name: str = "highs"
-    time_limit: float = 60.0
-    gap: float = 0.001
+    name: str = _SOLVER["name"].default
+    time_limit: float = _SOLVER["time_limit"].default
+    gap: float = _SOLVER["gap"].default
 
 
 @dataclass
@@ -101,9 +90,13 @@ def deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+# ------------------------------------------------------------------------------- one file
+
+
 def _read_yaml(path: Path, issues: list[Issue], named_by: tuple[str, str] | None = None) -> dict | None:
     """The mapping in one YAML file, or None (with an issue). `named_by` = (file, key) that pointed here."""
     where = display_path(path)
+    text = ""
     try:
         text = path.read_text(encoding="utf-8-sig")
         doc = yaml.safe_load(text)
@@ -123,9 +116,8 @@ def _read_yaml(path: Path, issues: list[Issue], named_by: tuple[str, str] | None
         issues.append(Issue("error", where, f"cannot be opened: {exc.strerror or exc}"))
         return None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        issues.append(Issue("error", where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}", row=row))
+        row, message = _yaml_problem(exc, text)
+        issues.append(Issue("error", where, message, row=row))
         return None
     if doc is None:
         doc = {}
@@ -145,13 +137,17 @@ def _kind(value) -> str:
     return f"the single value {value!r}"
 
 
+def _unknown_key(key, known, prefix: str) -> str:
+    near = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+    return f"unknown key; did you mean '{prefix}{near[0]}'?" if near else f"unknown key; valid keys: {', '.join(known)}"
+
+
 def _check_keys(doc: dict, schema: dict, where: str, prefix: str, issues: list[Issue]) -> None:
+    """Unknown keys, and values of the wrong shape (a mapping, a list or a single value) against the schema."""
     for key, value in doc.items():
         path = f"{prefix}{key}"
         if key not in schema:
-            near = difflib.get_close_matches(str(key), [str(k) for k in schema], n=1)
-            hint = f"; did you mean '{prefix}{near[0]}'?" if near else f"; valid keys: {', '.join(schema)}"
-            issues.append(Issue("error", where, f"unknown key{hint}", column=path))
+            issues.append(Issue("error", where, _unknown_key(key, schema, prefix), column=path))
             continue
         expected = schema[key]
         if isinstance(expected, dict):
@@ -162,10 +158,10 @@ def _check_keys(doc: dict, schema: dict, where: str, prefix: str, issues: list[I
                                     column=path))
             else:
                 _check_keys(value, expected, where, path + ".", issues)
-        elif expected in (str, int, float, bool) and isinstance(value, (dict, list)):
+        elif expected.is_single and isinstance(value, (dict, list)):
             # a single value was expected; the value's own type is checked where it is read
             issues.append(Issue("error", where, f"must be a single value, not {_kind(value)}", column=path))
-        elif expected is list and isinstance(value, dict):
+        elif expected.is_list and isinstance(value, dict):
             issues.append(Issue("error", where, "must be a list, not a mapping", column=path))
 
 
@@ -181,7 +177,7 @@ def _load_chain(path: Path, issues: list[Issue], seen: tuple[Path, ...],
     if doc is None:
         return None
     where = display_path(path)
-    _check_keys(doc, SCHEMA, where, "", issues)
+    _check_keys(doc, SCENARIO, where, "", issues)
     if isinstance(doc.get("portfolio"), str) and doc["portfolio"].strip():  # relative to the file that names it
         doc["portfolio"] = str((path.parent / doc["portfolio"].strip()).resolve())
     layers = [(path, doc)]
@@ -213,35 +209,286 @@ def _origin(layers: list[tuple[Path, dict]], keys: tuple[str, ...]) -> Path | No
     return None
 
 
-def _number(doc: dict, key: str, where: str, issues: list[Issue], path: str, *, minimum=None, integer=False,
-            maximum=None):
-    value = doc.get(key)
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and integer and float(value) != int(value):
-        ok = False
-    if not ok:
-        kind = "a whole number" if integer else "a number"
-        issues.append(Issue("error", where, f"must be {kind}, got {value!r}", column=path))
-        return None
-    if minimum is not None and value < minimum:
-        issues.append(Issue("error", where, f"must be at least {minimum}, got {value!r}", column=path))
-        return None
-    if maximum is not None and value > maximum:
-        issues.append(Issue("error", where, f"must be at most {maximum}, got {value!r}", column=path))
-        return None
-    return int(value) if integer else float(value)
+# ------------------------------------------------------------------------------- YAML's own errors
+# PyYAML says "mapping values are not allowed here"; a person needs to hear "this line is indented
+# more than the one above". Each rule below reads the error's marks and the text around them.
+
+_KEY_VALUE = re.compile(r"^\s*(?:- )?[^\s:#'\"][^:#]*:(\s|$)")  # "key: ..." (or "- key: ...")
+_BRACKETS = {"[": "]", "{": "}"}
 
 
-def _id_list(doc: dict, key: str, where: str, issues: list[Issue]) -> list[str]:
-    value = doc.get(key, [])
-    if value is None:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
+    """(line number, one plain sentence) for a YAML syntax error."""
+    lines = text.splitlines()
+    problem = str(getattr(exc, "problem", "") or exc)
+    context = str(getattr(exc, "context", "") or "")
+    mark, opened = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    row = mark.line + 1 if mark is not None else None
+    start = opened.line + 1 if opened is not None else row
+    tab = next((n for n, line in enumerate(lines[:row or len(lines)], 1)
+                if "\t" in line[:len(line) - len(line.lstrip())]), None)
+    if tab is not None:
+        return tab, "this line is indented with a tab; YAML indents with spaces only, so replace the tab with spaces"
+    if "quoted scalar" in context:
+        if "escape" in problem:
+            return row, ("a backslash (\\) inside double quotes starts an escape code; write the value in single "
+                         "quotes or use forward slashes (/) in a path")
+        return start, "the quote opened on this line is never closed; add the closing quote"
+    if "flow" in context:
+        return _unclosed_bracket(lines, start, row)
+    if "could not find expected ':'" in problem:
+        return start, "this line has no ':' after its key; write 'key: value' (or '- value' for an item of a list)"
+    if "mapping values are not allowed" in problem:
+        return _stray_colon(lines, row, mark.column)
+    if "expected <block end>" in problem:
+        line = lines[row - 1] if row and row <= len(lines) else ""
+        if "<scalar>" in problem and re.search(r"""["'][^"']*$""", line[:mark.column]):
+            return row, "this line has text after a closing quote; put the whole value inside the quotes"
+        return row, ("this line is indented differently from the lines above it; keys of one mapping must line up "
+                     "exactly (the same number of spaces)")
+    if "cannot start any token" in problem or "undefined alias" in problem:
+        return row, "a value cannot start with this character (@, `, %, * or &); put the value in quotes"
+    return row, f"this is not valid YAML ({problem})"
+
+
+def _stray_colon(lines: list[str], row: int, column: int) -> tuple[int, str]:
+    """A ':' where no key can start: a value holding ': ', a key under a value, or a broken line above."""
+    line = lines[row - 1]
+    key = _KEY_VALUE.match(line)
+    if key and key.end() <= column:
+        return row, "a value holds ': ' (a colon and a space); put the whole value in quotes, like \"a: b\""
+    above = next((n for n in range(row - 1, 0, -1) if lines[n - 1].strip() and
+                  not lines[n - 1].lstrip().startswith("#")), None)
+    if above is not None:
+        prev = lines[above - 1]
+        if re.search(r":[^\s:]", prev) and not _KEY_VALUE.match(prev):
+            return above, "this line needs a space after the ':' (write 'key: value')"
+        if ":" not in prev and not prev.lstrip().startswith("- "):
+            return above, "this line has no ':' after its key; write 'key: value' (or '- value' for an item of a list)"
+    return row, ("this line is indented more than the line above it; keys of one mapping must line up exactly "
+                 "(the same number of spaces)")
+
+
+def _unclosed_bracket(lines: list[str], start: int | None, row: int | None) -> tuple[int | None, str]:
+    """The innermost '[' or '{' left open (quotes and comments skipped), else where YAML saw the list begin."""
+    stack: list[tuple[int, str]] = []
+    for n, line in enumerate(lines[:row or len(lines)], 1):
+        quote = None
+        for i, ch in enumerate(line):
+            if quote:
+                quote = None if ch == quote else quote
+            elif ch in "\"'" and (i == 0 or line[i - 1] in " [{,:"):  # an apostrophe inside a word is text
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in _BRACKETS:
+                stack.append((n, ch))
+            elif stack and ch == _BRACKETS[stack[-1][1]]:
+                stack.pop()
+    n, ch = stack[-1] if stack else (start, "[")
+    return n, (f"the '{ch}' opened on this line is not closed by '{_BRACKETS[ch]}' (or a ',' is missing between "
+               "its items); close it on the same line, or write the items one per line")
+
+
+# ------------------------------------------------------------------------------ typed leaves
+
+
+class _Reader:
+    """The merged mapping of a scenario, where each of its keys was set, and the problems found."""
+
+    def __init__(self, doc: dict, layers: list[tuple[Path, dict]], top: Path, issues: list[Issue]):
+        self.doc, self.layers, self.top, self.issues = doc, layers, display_path(top), issues
+
+    def at(self, column: str) -> str:
+        """The file that set this key (a key may come from a file this one extends)."""
+        origin = _origin(self.layers, tuple(column.split("[")[0].split(".")))
+        return display_path(origin) if origin is not None else self.top
+
+    def error(self, column: str, message: str, where: str | None = None) -> None:
+        self.issues.append(Issue("error", where or self.at(column), message, column=column))
+
+    def section(self, key: str) -> dict:
+        value = self.doc.get(key)
+        return value if isinstance(value, dict) else {}
+
+    def number(self, mapping: dict, key: str, column: str, spec: Key, where: str | None = None):
+        """The value of a number or integer leaf, or None (reported) when it is not one."""
+        value = mapping.get(key)
+        integer = spec.type == "integer"
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if ok and integer and float(value) != int(value):
+            ok = False
+        if not ok:
+            self.error(column, f"must be {'a whole number' if integer else 'a number'}, got {value!r}", where)
+        elif spec.minimum is not None and value < spec.minimum:
+            self.error(column, f"must be at least {spec.minimum}, got {value!r}", where)
+        elif spec.maximum is not None and value > spec.maximum:
+            self.error(column, f"must be at most {spec.maximum}, got {value!r}", where)
+        else:
+            return int(value) if integer else float(value)
+        return None
+
+    def leaf(self, mapping: dict, key: str, column: str, spec: Key, where: str | None = None):
+        """The typed value of a leaf: its default when absent, None (reported) when it is bad."""
+        if key not in mapping:
+            return spec.default
+        value = mapping[key]
+        if value is None and spec.type == "ids":
+            return []  # `force_in:` with nothing after it
+        if spec.type in ("number", "integer"):
+            return self.number(mapping, key, column, spec, where)
+        if spec.type == "bool":
+            if isinstance(value, bool):
+                return value
+            self.error(column, f"must be true or false, got {value!r}", where)
+            return None
+        if spec.type in ("choice", "solver"):
+            choices = SOLVERS if spec.type == "solver" else spec.choices
+            if str(value).strip().lower() in choices:
+                return str(value).strip().lower()
+            self.error(column, f"must be one of {', '.join(choices)}, got {value!r}", where)
+            return None
+        if spec.type == "ids":
+            return self.ids(value, column)
+        return "" if value is None else str(value)
+
+    def ids(self, value, column: str) -> list[str] | None:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                                  for v in value):
+            self.error(column, "must be a list of initiative ids, like [EPR-01, PACS-02]")
+            return None
+        return [str(v).strip() for v in value]
+
+
+# ------------------------------------------------------------------------- one reader per section
+
+
+def _read_name(r: _Reader, path: Path) -> str:
+    name = r.doc.get("name")
+    return str(name).strip() if isinstance(name, (str, int, float)) and str(name).strip() else path.stem
+
+
+def _read_portfolio(r: _Reader) -> str | None:
+    portfolio = r.doc.get("portfolio")
+    if portfolio is None or (isinstance(portfolio, str) and not portfolio.strip()):
+        r.error("portfolio", "required: the portfolio folder or .xlsx workbook, relative to this file", r.top)
+    elif not isinstance(portfolio, str):
+        r.error("portfolio", f"must be a folder or .xlsx path, got {portfolio!r}")
+    else:
+        return portfolio
+    return None
+
+
+def _read_horizon(r: _Reader) -> Horizon | None:
+    h = r.section("horizon")
+    granularity = r.leaf(h, "granularity", "horizon.granularity", _HORIZON["granularity"])
+    for key in ("start", "periods"):
+        if h.get(key) is None and not isinstance(r.doc.get("horizon"), (str, int, float, list)):  # else said already
+            r.error(f"horizon.{key}", "required (in this file or one it extends)", r.top)
+    if granularity is None or h.get("start") is None or h.get("periods") is None:
+        return None
+    granularity = Granularity(granularity)
+    # A bound on the horizon keeps a typo (periods: 2000000) from tying the computer up for hours.
+    periods = r.number(h, "periods", "horizon.periods", _HORIZON["periods"])
+    start = str(h["start"]).strip()
+    try:
+        if periods is not None:
+            return Horizon(start, periods, granularity)
+        if parse_period(start, granularity) is None:
+            raise ValueError(start)
+    except ValueError:
+        r.error("horizon.start", f"{h['start']!r} is not a {granularity.value} label "
+                f"(e.g. {LABEL_EXAMPLES[granularity]!r})")
+    return None
+
+
+def _read_settings(r: _Reader) -> Settings:
+    """The objective's section, `external` and the force lists."""
+    settings = Settings()
+    obj = r.section("objective")
+    rate = r.leaf(obj, "discount_rate", "objective.discount_rate", _OBJECTIVE["discount_rate"])
+    settings.discount_rate = rate if rate is not None else settings.discount_rate
+    weights = obj.get("weights")
+    for key in (weights if isinstance(weights, dict) else {}):
+        if key in WEIGHT_KEYS:
+            w = r.leaf(weights, key, f"objective.weights.{key}", _OBJECTIVE["weights"][key])
+            if w is not None:
+                settings.weights[key] = w
+    align = obj.get("alignment_weights")
+    if align is not None and not isinstance(align, dict):
+        r.error("objective.alignment_weights", "must be a mapping of objective to weight, like {trust: 0.5, ldr: 0.3}")
+    for key in (align if isinstance(align, dict) else {}):
+        w = r.number(align, key, f"objective.alignment_weights.{key}", Key("number"))
+        if w is not None:
+            settings.alignment_weights[str(key)] = w
+    external = r.leaf(r.doc, "external", "external", SCENARIO["external"])
+    settings.external = external if external is not None else settings.external
+    settings.force_in = r.leaf(r.doc, "force_in", "force_in", SCENARIO["force_in"]) or []
+    settings.force_out = r.leaf(r.doc, "force_out", "force_out", SCENARIO["force_out"]) or []
+    return settings
+
+
+def _read_adjustments(r: _Reader, horizon: Horizon | None) -> list[Adjustment]:
+    items = r.doc.get("adjustments")
+    if items is None:
         return []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
-        issues.append(Issue("error", where, "must be a list of initiative ids, like [EPR-01, PACS-02]", column=key))
+    if not isinstance(items, list):
+        if not isinstance(items, dict):  # a mapping was reported by the key check already
+            r.error("adjustments", "must be a list")
         return []
-    return [str(v).strip() for v in value]
+    where = r.at("adjustments")
+    got = (_read_adjustment(r, item, f"adjustments[{n}]", where, horizon) for n, item in enumerate(items))
+    return [adj for adj in got if adj is not None]
+
+
+def _read_adjustment(r: _Reader, item, key: str, where: str, horizon: Horizon | None) -> Adjustment | None:
+    if not isinstance(item, dict):
+        r.error(key, "must be a mapping like {resource: capital, scale: 0.9}", where)
+        return None
+    for k in item:
+        if k not in ADJUSTMENT:
+            r.error(f"{key}.{k}", _unknown_key(k, ADJUSTMENT, ""), where)
+    if not isinstance(item.get("resource"), str) or not item["resource"].strip():
+        r.error(f"{key}.resource", "required: the resource to adjust", where)
+        return None
+    if ("scale" in item) == ("add" in item):
+        r.error(key, "give exactly one of scale or add", where)
+        return None
+    adj = Adjustment(item["resource"].strip())
+    change = "scale" if "scale" in item else "add"
+    setattr(adj, change, r.number(item, change, f"{key}.{change}", ADJUSTMENT[change], where))
+    if getattr(adj, change) is None:
+        return None
+    bounds = {}
+    for k, attr in (("from", "start"), ("to", "end")):
+        if item.get(k) is None:
+            continue
+        label = str(item[k]).strip()
+        if horizon is not None and horizon.bounds(label) is None:
+            r.error(f"{key}.{k}", f"{item[k]!r} is not a {horizon.granularity.value} or financial-year label "
+                    f"(e.g. {LABEL_EXAMPLES[horizon.granularity]!r} or '2026/27')", where)
+            continue
+        setattr(adj, attr, label)
+        if horizon is not None:
+            bounds[k] = horizon.bounds(label)[0 if k == "from" else 1]
+    if "from" in bounds and "to" in bounds and bounds["from"] > bounds["to"]:
+        r.error(key, f"'from' {adj.start} is after 'to' {adj.end}", where)
+        return None
+    return adj
+
+
+def _read_solver(r: _Reader) -> SolverOptions:
+    solver, s = SolverOptions(), r.section("solver")
+    for key in ("name", "time_limit", "gap"):
+        value = r.leaf(s, key, f"solver.{key}", _SOLVER[key])
+        if value is not None:
+            setattr(solver, key, value)
+    return solver
+
+
+# ------------------------------------------------------------------------------------ the file
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -280,173 +527,16 @@ def _read_scenario(path: Path, issues: list[Issue]) -> Scenario | None:
     if loaded is None:
         return None
     doc, layers = loaded
-    top = display_path(path)
-
-    def at(column: str) -> str:
-        """The file that set this key (a key may come from a file this one extends)."""
-        keys = tuple(column.split("[")[0].split("."))
-        origin = _origin(layers, keys)
-        return display_path(origin) if origin is not None else top
-
-    name = doc.get("name")
-    name = str(name).strip() if isinstance(name, (str, int, float)) and str(name).strip() else path.stem
-    portfolio = doc.get("portfolio")
-    if portfolio is None or (isinstance(portfolio, str) and not portfolio.strip()):
-        issues.append(Issue("error", top, "required: the portfolio folder or .xlsx workbook, relative to this file",
-                            column="portfolio"))
-        portfolio = None
-    elif not isinstance(portfolio, str):
-        issues.append(Issue("error", at("portfolio"), f"must be a folder or .xlsx path, got {portfolio!r}",
-                            column="portfolio"))
-        portfolio = None
-
-    horizon = None
-    h = doc.get("horizon")
-    h = h if isinstance(h, dict) else {}
-    gran_text = h.get("granularity", "quarter")
-    try:
-        granularity = Granularity(str(gran_text).strip().lower())
-    except ValueError:
-        issues.append(Issue("error", at("horizon.granularity"), f"must be quarter, month or year, got {gran_text!r}",
-                            column="horizon.granularity"))
-        granularity = None
-    for key in ("start", "periods"):
-        if h.get(key) is None and not isinstance(doc.get("horizon"), (str, int, float, list)):  # else said already
-            issues.append(Issue("error", top, "required (in this file or one it extends)", column=f"horizon.{key}"))
-    if granularity is not None and h.get("start") is not None and h.get("periods") is not None:
-        # A bound on the horizon keeps a typo (periods: 2000000) from tying the computer up for hours.
-        periods = _number(h, "periods", at("horizon.periods"), issues, "horizon.periods", minimum=1, integer=True,
-                          maximum=MAX_PERIODS)
-        try:
-            start = str(h["start"]).strip()
-            if periods is not None:
-                horizon = Horizon(start, periods, granularity)
-            elif parse_period(start, granularity) is None:
-                raise ValueError(start)
-        except ValueError:
-            issues.append(Issue("error", at("horizon.start"), f"{h['start']!r} is not a {granularity.value} label "
-                                f"(e.g. {LABEL_EXAMPLES[granularity]!r})", column="horizon.start"))
-
-    settings = Settings()
-    obj = doc.get("objective")
-    obj = obj if isinstance(obj, dict) else {}
-    if "discount_rate" in obj:
-        rate = _number(obj, "discount_rate", at("objective.discount_rate"), issues, "objective.discount_rate",
-                       minimum=0)
-        settings.discount_rate = rate if rate is not None else settings.discount_rate
-    weights = obj.get("weights")
-    for key in (weights if isinstance(weights, dict) else {}):
-        if key in WEIGHT_KEYS:
-            column = f"objective.weights.{key}"
-            w = _number(weights, key, at(column), issues, column)
-            if w is not None:
-                settings.weights[key] = w
-    align = obj.get("alignment_weights")
-    if align is None:
-        align = {}
-    if not isinstance(align, dict):
-        issues.append(Issue("error", at("objective.alignment_weights"), "must be a mapping of objective to weight, "
-                            "like {trust: 0.5, ldr: 0.3}", column="objective.alignment_weights"))
-    else:
-        for key in align:
-            column = f"objective.alignment_weights.{key}"
-            w = _number(align, key, at(column), issues, column)
-            if w is not None:
-                settings.alignment_weights[str(key)] = w
-    external = doc.get("external", True)
-    if not isinstance(external, bool):
-        issues.append(Issue("error", at("external"), f"must be true or false, got {external!r}", column="external"))
-    else:
-        settings.external = external
-    settings.force_in = _id_list(doc, "force_in", at("force_in"), issues)
-    settings.force_out = _id_list(doc, "force_out", at("force_out"), issues)
-
-    adjustments = []
-    raw_adj = doc.get("adjustments")
-    if raw_adj is None:
-        raw_adj = []
-    if not isinstance(raw_adj, list):
-        if not isinstance(raw_adj, dict):  # a mapping was reported by the key check already
-            issues.append(Issue("error", at("adjustments"), "must be a list", column="adjustments"))
-        raw_adj = []
-    adj_where = at("adjustments")
-    for n, item in enumerate(raw_adj):
-        key = f"adjustments[{n}]"
-        if not isinstance(item, dict):
-            issues.append(Issue("error", adj_where, "must be a mapping like {resource: capital, scale: 0.9}",
-                                column=key))
-            continue
-        for k in item:
-            if k not in ADJUSTMENT_KEYS:
-                near = difflib.get_close_matches(str(k), ADJUSTMENT_KEYS, n=1)
-                hint = f"; did you mean '{near[0]}'?" if near else f"; valid keys: {', '.join(ADJUSTMENT_KEYS)}"
-                issues.append(Issue("error", adj_where, f"unknown key{hint}", column=f"{key}.{k}"))
-        if not isinstance(item.get("resource"), str) or not item["resource"].strip():
-            issues.append(Issue("error", adj_where, "required: the resource to adjust", column=f"{key}.resource"))
-            continue
-        if ("scale" in item) == ("add" in item):
-            issues.append(Issue("error", adj_where, "give exactly one of scale or add", column=key))
-            continue
-        adj = Adjustment(item["resource"].strip())
-        if "scale" in item:
-            adj.scale = _number(item, "scale", adj_where, issues, f"{key}.scale", minimum=0)
-            if adj.scale is None:
-                continue
-        else:
-            adj.add = _number(item, "add", adj_where, issues, f"{key}.add")
-            if adj.add is None:
-                continue
-        bounds = {}
-        for k, attr in (("from", "start"), ("to", "end")):
-            if item.get(k) is not None:
-                label = str(item[k]).strip()
-                got = horizon.resolve(label) if horizon is not None else ()
-                if got is None:
-                    issues.append(Issue("error", adj_where, f"{item[k]!r} is not a {horizon.granularity.value} or "
-                                        f"financial-year label (e.g. {LABEL_EXAMPLES[horizon.granularity]!r} or "
-                                        "'2026/27')", column=f"{key}.{k}"))
-                    continue
-                setattr(adj, attr, label)
-                if horizon is not None:
-                    bounds[k] = adjustment_bound(horizon, label, first=(k == "from"))
-        if "from" in bounds and "to" in bounds and bounds["from"] > bounds["to"]:
-            issues.append(Issue("error", adj_where, f"'from' {adj.start} is after 'to' {adj.end}", column=key))
-            continue
-        adjustments.append(adj)
-
-    solver = SolverOptions()
-    s = doc.get("solver")
-    s = s if isinstance(s, dict) else {}
-    if "name" in s:
-        if str(s["name"]).strip().lower() not in SOLVERS:
-            issues.append(Issue("error", at("solver.name"), f"must be one of {', '.join(SOLVERS)}, got {s['name']!r}",
-                                column="solver.name"))
-        else:
-            solver.name = str(s["name"]).strip().lower()
-    if "time_limit" in s:
-        v = _number(s, "time_limit", at("solver.time_limit"), issues, "solver.time_limit", minimum=0)
-        solver.time_limit = v if v is not None else solver.time_limit
-    if "gap" in s:
-        v = _number(s, "gap", at("solver.gap"), issues, "solver.gap", minimum=0)
-        solver.gap = v if v is not None else solver.gap
-
+    r = _Reader(doc, layers, path, issues)
+    portfolio = _read_portfolio(r)
+    horizon = _read_horizon(r)
+    settings = _read_settings(r)
+    adjustments = _read_adjustments(r, horizon)
+    solver = _read_solver(r)
     if horizon is None or portfolio is None:
         return None
     description = doc.get("description")
-    return Scenario(name=name, path=path.resolve(), portfolio=Path(portfolio), horizon=horizon,
+    return Scenario(name=_read_name(r, path), path=path.resolve(), portfolio=Path(portfolio), horizon=horizon,
                     settings=settings, adjustments=adjustments, solver=solver,
                     description="" if description is None else str(description),
                     files=[p for p, _ in layers], raw=doc, layers=layers)
-
-
-def adjustment_bound(horizon: Horizon, label: str, first: bool) -> int:
-    """Period index where an adjustment's `from` (first=True) or `to` label begins or ends.
-
-    A financial-year label spans its whole year: `from: 2027/28` starts at its first period and
-    `to: 2027/28` ends at its last.
-    """
-    single = horizon.index(label)
-    if single is not None and horizon.granularity is not Granularity.YEAR:
-        return single
-    start = int(str(label).strip()[:4]) * horizon.per_year - horizon.origin
-    return start if first else start + horizon.per_year - 1

@@ -127,3 +127,71 @@ FUNDING = Table(
 
 TABLES: dict[str, Table] = {t.name: t for t in (INITIATIVES, RESOURCES, DEMANDS, CAPACITY, DEPENDENCIES, FUNDING)}
 MONEY_RESOURCES = ("capital", "revenue")
+
+
+# ---------------------------------------------------------------------------------- scenario files
+
+
+@dataclass(frozen=True)
+class Key:
+    """One leaf of a scenario file: its type, default and limits; the reader checks values against it."""
+
+    type: str  # text, path, integer, number, bool, choice, solver, period, ids, weights, adjustments
+    default: object = None  # REQUIRED: must be set in the file or one it extends
+    meaning: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def is_list(self) -> bool:
+        return self.type in ("ids", "adjustments")
+
+    @property
+    def is_single(self) -> bool:
+        return self.type not in ("ids", "adjustments", "weights")
+
+
+WEIGHT_KEYS = ("benefit", "revenue", "in_year_revenue", "alignment", "cost")
+DEFAULT_WEIGHTS = {"benefit": 1.0, "revenue": 1.0, "in_year_revenue": 0.0, "alignment": 0.0, "cost": 1.0}
+MAX_PERIODS = 1200  # 100 years of months: far beyond any plan, small enough to validate quickly
+
+# The shape of a scenario file: a dict is a mapping with these keys, a Key is a leaf.
+SCENARIO: dict[str, Key | dict] = {
+    "name": Key("text", None, "the scenario's name (default: the file's stem)"),
+    "description": Key("text", "", "one line shown in reports and the dashboard"),
+    "extends": Key("path", None, "another scenario file whose settings this one starts from"),
+    "portfolio": Key("path", REQUIRED, "the folder of CSV files or .xlsx workbook, relative to this file"),
+    "horizon": {
+        "start": Key("period", REQUIRED, "the first period's label"),
+        "periods": Key("integer", REQUIRED, "number of periods", minimum=1, maximum=MAX_PERIODS),
+        "granularity": Key("choice", "quarter", "quarter, month or year", choices=("quarter", "month", "year")),
+    },
+    "objective": {
+        "discount_rate": Key("number", 0.035, "annual; HM Treasury Green Book rate", minimum=0),
+        "weights": {k: Key("number", v, f"weight of {k} in the objective") for k, v in DEFAULT_WEIGHTS.items()},
+        "alignment_weights": Key("weights", None, "objective name -> weight of its score_<name> column"),
+    },
+    "adjustments": Key("adjustments", None, "capacity changes, applied in order"),
+    "force_in": Key("ids", None, "initiatives that must be selected"),
+    "force_out": Key("ids", None, "initiatives that must not be selected"),
+    "external": Key("bool", True, "allow buying external staff"),
+    "solver": {
+        "name": Key("solver", "highs", "highs or cbc"),
+        "time_limit": Key("number", 60.0, "seconds", minimum=0),
+        "gap": Key("number", 0.001, "relative gap at which a plan counts as optimal", minimum=0),
+    },
+}
+
+# One entry of `adjustments`.
+ADJUSTMENT: dict[str, Key] = {
+    "resource": Key("text", REQUIRED, "the resource to adjust"),
+    "scale": Key("number", None, "multiplies each matching capacity row (and funding landing on it)", minimum=0),
+    "add": Key("number", None, "added to each matching capacity row"),
+    "from": Key("label", None, "first period or financial year (default: open)"),
+    "to": Key("label", None, "last period or financial year (default: open)"),
+}

@@ -17,7 +17,7 @@ import pandas as pd
 from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon
 from .portfolio import Portfolio
-from .scenario import Scenario, adjustment_bound, read_scenario
+from .scenario import Scenario, read_scenario
 from .schema import ID_PATTERN, MONEY_RESOURCES, TABLES, Column, Table
 from .tables import RawTable, read_portfolio
 
@@ -415,7 +415,7 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
                       f"'{resource}, {period}'", row, "period")
         capacity_row.append(cap_key.get(key, -1))
         # the milestone must be live by the first period of `period` (a year's first period for a year label)
-        milestone_period.append(adjustment_bound(horizon, period, first=True) if fund_periods[j] else 0)
+        milestone_period.append(horizon.bounds(period)[0] if fund_periods[j] else 0)
 
     # ---- dependencies
     dep = t["dependencies"]
@@ -558,8 +558,8 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
 
     # ---- scenario adjustments, in order
     for n, adj in enumerate(scenario.adjustments):
-        lo = adjustment_bound(horizon, adj.start, first=True) if adj.start else -10**9
-        hi = adjustment_bound(horizon, adj.end, first=False) if adj.end else 10**9
+        lo = horizon.bounds(adj.start)[0] if adj.start else -10**9
+        hi = horizon.bounds(adj.end)[1] if adj.end else 10**9
         # a row changes only when every period it covers lies in range (a year row half inside stays)
         hit = np.array([r == adj.resource and bool(ps) and lo <= min(ps) and max(ps) <= hi
                         for r, ps in zip(capacity["resource"], capacity["periods"])], dtype=bool)
