@@ -60,33 +60,23 @@ class Record:
     scenario_file: str = ""
 
 
-def _hash_files(paths) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        p = Path(p)
-        h.update(p.name.encode())
-        h.update(p.read_bytes() if p.exists() else b"<missing>")
-    return h.hexdigest()
-
-
 def plan_job(path: str | Path, out_root: Path, options: dict, deadline: float | None) -> Job:
     """Name, cache key and deadline of one scenario (bad input still gets a job: it fails cleanly)."""
     from .scenario import load_scenario
+    from .validate import hash_files, input_files
 
     path = Path(path).resolve()
     name, files, time_limit = path.stem, [path], 60.0
     try:
         sc = load_scenario(path)
         name, time_limit = sc.name, sc.solver.time_limit
-        files = list(sc.files)
-        src = sc.portfolio
-        files += sorted(src.glob("*.csv")) if src.is_dir() else [src]
+        files = input_files(sc)
     except InputError:
         pass
     if options.get("time_limit") is not None:
         time_limit = options["time_limit"]
     limit = deadline if deadline is not None else time_limit * 1.5 + DEFAULT_MARGIN
-    key_src = json.dumps({"inputs": _hash_files(files), "version": __version__, "options": options,
+    key_src = json.dumps({"inputs": hash_files(files), "version": __version__, "options": options,
                           "deadline": limit}, sort_keys=True)
     return Job(name, path, out_root / name, hashlib.sha256(key_src.encode()).hexdigest(), limit, options)
 

@@ -40,6 +40,7 @@ class Portfolio:
     scenario: Scenario | None = None
     warnings: list[Issue] = field(default_factory=list)
     input_hash: str = ""
+    passthrough_columns: dict[str, list[str]] = field(default_factory=dict)  # table -> columns it does not read
 
     @property
     def ids(self) -> pd.Index:

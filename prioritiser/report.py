@@ -90,6 +90,7 @@ def summary_dict(result: Result) -> dict:
         s["check"] = {"ok": result.check.ok, "violations": result.check.violations,
                       "objective": result.check.objective}
     s["warnings"] = [str(w) for w in result.portfolio.warnings]
+    s["passthrough_columns"] = result.portfolio.passthrough_columns
     return _clean(s)
 
 

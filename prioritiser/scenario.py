@@ -384,7 +384,7 @@ def _read_portfolio(r: _Reader) -> str | None:
 def _read_horizon(r: _Reader) -> Horizon | None:
     h = r.section("horizon")
     granularity = r.leaf(h, "granularity", "horizon.granularity", _HORIZON["granularity"])
-    for key in ("start", "periods"):
+    for key in (k for k, spec in _HORIZON.items() if spec.required):
         if h.get(key) is None and not isinstance(r.doc.get("horizon"), (str, int, float, list)):  # else said already
             r.error(f"horizon.{key}", "required (in this file or one it extends)", r.top)
     if granularity is None or h.get("start") is None or h.get("periods") is None:

@@ -1,7 +1,8 @@
-"""Every input column of format v1, declared once.
+"""Every input column of format v1 and every scenario key, declared once.
 
-Validation reads these declarations to coerce and check cells, `docs/format.md` is checked
-against them by a test, and the dashboard uses the `meaning` strings as help text.
+Validation reads these declarations to coerce and check cells and scenario values,
+`docs/format.md` is checked against them by a test, and the dashboard uses the `meaning`
+strings as help text.
 """
 from __future__ import annotations
 
@@ -127,6 +128,9 @@ FUNDING = Table(
 
 TABLES: dict[str, Table] = {t.name: t for t in (INITIATIVES, RESOURCES, DEMANDS, CAPACITY, DEPENDENCIES, FUNDING)}
 MONEY_RESOURCES = ("capital", "revenue")
+# Which table defines the values of a reference column: every `ref` names an initiative (an id of
+# initiatives), every `resource` a resource (capital, revenue, or a row of resources).
+REFERENCES = {"ref": "initiatives", "resource": "resources"}
 
 
 # ---------------------------------------------------------------------------------- scenario files

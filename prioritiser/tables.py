@@ -189,6 +189,21 @@ def _read_workbook(source: Path, result: ReadResult) -> None:
         book.close()
 
 
+def _table_files(folder: Path) -> dict[str, Path]:
+    """The CSV file of each table found in a folder. File names match without regard to case:
+    "Initiatives.csv" is what many people will type."""
+    files = {p.name.lower(): p for p in sorted(folder.iterdir()) if p.is_file()}
+    return {name: files[f"{name}.csv"] for name in TABLES if f"{name}.csv" in files}
+
+
+def portfolio_files(source: str | Path) -> list[Path]:
+    """The files `read_portfolio` reads at `source`, in name order (for the input hash)."""
+    source = Path(source)
+    if source.is_dir():
+        return sorted(_table_files(source).values(), key=lambda p: p.name)
+    return [source]
+
+
 def read_portfolio(source: str | Path) -> ReadResult:
     """Every known table found at `source` (folder or .xlsx) and the problems met reading it."""
     source = Path(source)
@@ -198,13 +213,8 @@ def read_portfolio(source: str | Path) -> ReadResult:
                                    ".xlsx workbook)"))
         return result
     if source.is_dir():
-        # Match file names without regard to case: "Initiatives.csv" is what many people will type.
-        files = {p.name.lower(): p for p in source.iterdir() if p.is_file()}
-        result.found = sorted(p.name for p in files.values())
-        for name in TABLES:
-            path = files.get(f"{name}.csv")
-            if path is None:
-                continue
+        result.found = sorted(p.name for p in source.iterdir() if p.is_file())
+        for name, path in _table_files(source).items():
             got = _read_csv(path, result)
             if got is None:
                 result.unreadable.add(name)
@@ -216,9 +226,3 @@ def read_portfolio(source: str | Path) -> ReadResult:
         result.issues.append(Issue("error", source.name, "a portfolio must be a folder of CSV files or an .xlsx "
                                    "workbook"))
     return result
-
-
-def read_tables(source: str | Path) -> tuple[dict[str, RawTable], list[Issue]]:
-    """Every known table found at `source` (folder or .xlsx) and the problems met reading it."""
-    result = read_portfolio(source)
-    return result.tables, result.issues

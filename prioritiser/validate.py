@@ -3,30 +3,33 @@
 Each problem names the file (or workbook sheet), the row as the user sees it (header = row 1)
 and the column. Nothing here raises on bad data except `InputError` at the very end; anything
 unexpected is turned into an issue too, so that bad input never shows a traceback.
+
+The rules run in groups over one `_Context` (the tables read so far and what earlier groups
+found). A table that is missing, empty or cannot be read is reported once and the checks that
+need its rows are skipped, so that one wrong sheet name gives one error, not hundreds.
 """
 from __future__ import annotations
 
 import difflib
 import hashlib
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, Issue, display_path
-from .periods import LABEL_EXAMPLES, Granularity, Horizon
+from .periods import LABEL_EXAMPLES, Granularity, Horizon, clean_label, parse_period
 from .portfolio import Portfolio
 from .scenario import Scenario, read_scenario
-from .schema import ID_PATTERN, MONEY_RESOURCES, TABLES, Column, Table
-from .tables import RawTable, read_portfolio
+from .schema import ID_PATTERN, MONEY_RESOURCES, REFERENCES, TABLES, Column, Table
+from .tables import RawTable, ReadResult, portfolio_files, read_portfolio
 
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
-_ID = re.compile(ID_PATTERN)
-# Excel turns a typed "2026-04" into a date, which comes back as 2026-04-01T00:00:00.
-_EXCEL_MONTH = re.compile(r"^(\d{4}-\d{2})-01(?:[T ]00:00:00)?$")
 _ORDERED = ("finish_to_start", "start_to_start", "requires")  # dependency types that need the predecessor
+_NUMERIC = ("integer", "number", "money")
 
 
 class _Collector:
@@ -44,6 +47,14 @@ class _Collector:
         return any(i.severity == "error" for i in self.issues)
 
 
+def _rows_text(rows: list[int], most: int = 10) -> str:
+    shown = ", ".join(map(str, rows[:most]))
+    return shown + (f" and {len(rows) - most} more" if len(rows) > most else "")
+
+
+# --------------------------------------------------------------------------- cells -> typed columns
+
+
 def _coerce_column(raw: RawTable, col: Column, out: _Collector, present: bool = True) -> pd.Series:
     """Typed values of one column; bad cells are reported and replaced by the default."""
     text = raw.frame[col.name] if col.name in raw.frame else pd.Series("", index=raw.frame.index, dtype=object)
@@ -52,29 +63,8 @@ def _coerce_column(raw: RawTable, col: Column, out: _Collector, present: bool = 
     if col.required and present:  # a missing column is reported once, not once per row
         for i in text.index[blank]:
             out.error(raw.where, "required value is blank", raw.row_number(i), col.name)
-    if col.type in ("integer", "number", "money"):
-        values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
-        # "inf" and "1e999" parse as numbers but are not amounts anyone can plan with
-        bad = ~blank & ~np.isfinite(values)
-        for i in text.index[bad]:
-            hint = " (money is a plain number: no £ sign or commas)" if col.type == "money" else ""
-            kind = "a whole number" if col.type == "integer" else "a number"
-            out.error(raw.where, f"{text[i]!r} is not {kind}{hint}", raw.row_number(i), col.name)
-        values = values.where(~bad)
-        if col.type == "integer":
-            frac = values.notna() & (values != values.round())
-            for i in text.index[frac]:
-                out.error(raw.where, f"{text[i]!r} is not a whole number", raw.row_number(i), col.name)
-        if col.minimum is not None:
-            for i in text.index[values < col.minimum]:
-                what = "negative" if col.minimum == 0 else f"below {col.minimum:g}"
-                out.error(raw.where, f"{text[i]} is {what}; it must be at least {col.minimum:g}",
-                          raw.row_number(i), col.name)
-        if col.maximum is not None:
-            for i in text.index[values > col.maximum]:
-                out.error(raw.where, f"{text[i]} is above the maximum {col.maximum:g}", raw.row_number(i), col.name)
-        default = col.default if col.default is not None and not col.required else np.nan
-        return values.where(values.notna(), default)
+    if col.type in _NUMERIC:
+        return _coerce_number(raw, col, text, blank, out)
     if col.type == "bool":
         low = text.str.lower()
         bad = ~low.isin(_TRUE | _FALSE)
@@ -96,6 +86,68 @@ def _coerce_column(raw: RawTable, col: Column, out: _Collector, present: bool = 
     return text
 
 
+def _coerce_number(raw: RawTable, col: Column, text: pd.Series, blank: pd.Series, out: _Collector) -> pd.Series:
+    values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
+    # "inf" and "1e999" parse as numbers but are not amounts anyone can plan with
+    bad = ~blank & ~np.isfinite(values)
+    for i in text.index[bad]:
+        hint = " (money is a plain number: no £ sign or commas)" if col.type == "money" else ""
+        kind = "a whole number" if col.type == "integer" else "a number"
+        out.error(raw.where, f"{text[i]!r} is not {kind}{hint}", raw.row_number(i), col.name)
+    values = values.where(~bad)
+    if col.type == "integer":
+        frac = values.notna() & (values != values.round())
+        for i in text.index[frac]:
+            out.error(raw.where, f"{text[i]!r} is not a whole number", raw.row_number(i), col.name)
+    if col.minimum is not None:
+        for i in text.index[values < col.minimum]:
+            what = "negative" if col.minimum == 0 else f"below {col.minimum:g}"
+            out.error(raw.where, f"{text[i]} is {what}; it must be at least {col.minimum:g}",
+                      raw.row_number(i), col.name)
+    if col.maximum is not None:
+        for i in text.index[values > col.maximum]:
+            out.error(raw.where, f"{text[i]} is above the maximum {col.maximum:g}", raw.row_number(i), col.name)
+    default = col.default if col.default is not None and not col.required else np.nan
+    return values.where(values.notna(), default)
+
+
+# ------------------------------------------------------------------------------- headers
+
+
+def _squash(name: str) -> str:
+    """A header without case, spaces, underscores, hyphens or dots: 'Capital-Cost' -> 'capitalcost'."""
+    return re.sub(r"[\s_\-.]+", "", str(name).lower())
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Insertions, deletions, substitutions and swaps of neighbours turning a into b (Damerau)."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def _close(name: str, known: str) -> bool:
+    """Whether `name` is most likely `known` mistyped: the same apart from case, spaces and underscores,
+    a plural, or (for names of 5 letters or more) one letter wrong, missing, extra or swapped.
+    Short names need more: 'rank' is not 'ramp' mistyped, nor 'tag' 'lag'."""
+    a, b = _squash(name), _squash(known)
+    if a == b or a in (b + "s", b + "es"):
+        return True
+    return len(b) >= 5 and _edit_distance(a, b) <= 1
+
+
+def _near_column(name: str, table: Table) -> str | None:
+    """The declared column an unknown header most likely misspells, or None."""
+    near = [c.name for c in table.columns if _close(name, c.name)]
+    return min(near, key=lambda c: _edit_distance(_squash(name), _squash(c))) if near else None
+
+
 def _canonical_headers(raw: RawTable, table: Table) -> None:
     """Accept 'Duration' or 'Capital Cost' for a declared column: people retype headers."""
     declared = {c.name for c in table.columns}
@@ -111,25 +163,53 @@ def _canonical_headers(raw: RawTable, table: Table) -> None:
         raw.frame = raw.frame.rename(columns=rename)
 
 
-def _typed_table(raw: RawTable | None, table: Table, out: _Collector) -> pd.DataFrame:
-    """All declared columns typed (blank/absent -> default), unknown columns kept as text."""
-    if raw is None:
-        frame = pd.DataFrame({c.name: pd.Series(dtype=float if c.type in ("integer", "number", "money") else object)
-                              for c in table.columns})
-        frame["_row"] = pd.Series(dtype=int)
-        return frame
-    _canonical_headers(raw, table)
+def _check_headers(raw: RawTable, table: Table, out: _Collector) -> list[str]:
+    """Missing required columns and misspelt ones (errors); returns the columns passed through unread.
+
+    A misspelt header must not quietly turn a column into its default (capital 0 everywhere), so a
+    name close to a declared column is an error; any other column of the user's own is kept."""
     found = list(raw.frame.columns)
-    unknown = [c for c in found if table.column(c) is None]  # only these can be a misspelling
+    unknown = [c for c in found if table.column(c) is None]
+    near = {name: _near_column(name, table) for name in unknown}
     for col in table.columns:
         if col.required and col.name not in found:
-            near = difflib.get_close_matches(col.name, unknown, n=1, cutoff=0.6)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
+            typo = [name for name in unknown if near[name] == col.name]
+            guess = typo or difflib.get_close_matches(col.name, unknown, n=1, cutoff=0.6)
+            hint = f"; did you mean {guess[0]!r}? (rename that header {col.name})" if guess else ""
             out.error(raw.where, f"required column {col.name!r} is missing{hint} "
                       f"(columns found: {', '.join(found) or 'none'})", 1, col.name)
-    typed = {}
-    for col in table.columns:
-        typed[col.name] = _coerce_column(raw, col, out, present=col.name in found)
+    for name in unknown:
+        known = near[name]
+        if known is None or (known not in found and table.column(known).required):
+            continue  # passed through; or reported above, as the missing required column
+        if known in found:
+            fix = f"({known!r} is there too: remove or rename one)"
+        else:
+            fix = (f"If so, rename it: as it is, {known} is read as {_default_text(table.column(known))} on every row (a column "
+                   "of your own needs a name less like it)")
+        out.error(raw.where, f"column {name!r} is not one prioritiser reads; did you mean {known!r}? {fix}", 1, name)
+    return [name for name in unknown if near[name] is None]
+
+
+def _default_text(col: Column) -> str:
+    if col.default in (None, ""):
+        return "blank"
+    if isinstance(col.default, bool):
+        return str(col.default).lower()
+    return f"{col.default:g}" if isinstance(col.default, float) else str(col.default)
+
+
+def _typed_table(raw: RawTable | None, table: Table, out: _Collector) -> tuple[pd.DataFrame, list[str]]:
+    """All declared columns typed (blank/absent -> default), unknown columns kept as text; and those."""
+    if raw is None:
+        frame = pd.DataFrame({c.name: pd.Series(dtype=float if c.type in _NUMERIC else object)
+                              for c in table.columns})
+        frame["_row"] = pd.Series(dtype=int)
+        return frame, []
+    _canonical_headers(raw, table)
+    passthrough = _check_headers(raw, table, out)
+    found = list(raw.frame.columns)
+    typed = {col.name: _coerce_column(raw, col, out, present=col.name in found) for col in table.columns}
     for name in found:
         if name in typed:
             continue
@@ -139,16 +219,183 @@ def _typed_table(raw: RawTable | None, table: Table, out: _Collector) -> pd.Data
                                                      pattern.meaning, minimum=pattern.minimum,
                                                      maximum=pattern.maximum), out)
         else:
-            typed[name] = raw.frame[name]  # passthrough
-            # kept, as the format promises, but a near-miss of a known column is most likely a typo
-            missing = [c.name for c in table.columns if c.name not in found and not c.required]
-            near = difflib.get_close_matches(name, missing, n=1, cutoff=0.85)
-            if near:
-                out.warn(raw.where, f"column {name!r} is not one prioritiser knows, so it is only passed through; "
-                         f"did you mean {near[0]!r}?", 1, name)
+            typed[name] = raw.frame[name]  # passthrough (or misspelt, which is reported)
     frame = pd.DataFrame(typed, index=raw.frame.index)
     frame["_row"] = [raw.row_number(i) for i in raw.frame.index]
-    return frame
+    return frame, passthrough
+
+
+# ------------------------------------------------------------------------------- the context
+
+
+@dataclass
+class _Context:
+    """What the rule groups share: the scenario, the typed tables and what earlier groups found."""
+
+    scenario: Scenario
+    source: Path
+    read: ReadResult
+    out: _Collector
+    t: dict[str, pd.DataFrame] = field(default_factory=dict)  # typed tables, every one (empty when absent)
+    passthrough: dict[str, list[str]] = field(default_factory=dict)
+    unusable: set[str] = field(default_factory=set)  # reported missing, misnamed, empty, unreadable or id-less
+    ids: set[str] = field(default_factory=set)
+    known_resources: set[str] = field(default_factory=set)
+    kinds: dict[str, str] = field(default_factory=dict)
+    periods: dict[tuple[str, str], pd.Series | list] = field(default_factory=dict)  # (table, column) -> indices
+    offsets: tuple[list[str], list[int]] = ([], [])  # demands: offset kind and k per row
+    funding_rows: tuple[list[int], list[int]] = ([], [])  # funding: capacity row and milestone period per row
+    ordered: pd.DataFrame | None = None  # dependencies that need their predecessor
+    must: set[str] = field(default_factory=set)  # mandatory or forced in
+    mandatory_rows: dict[str, int] = field(default_factory=dict)
+    undefined: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (table, column) -> unknown names
+    bad_label_rows: dict[str, set] = field(default_factory=dict)  # table -> rows whose period label is bad
+
+    def __post_init__(self):
+        folder = self.source.is_dir()
+        self.where = {name: (self.read.tables[name].where if name in self.read.tables else
+                             f"{name}.csv" if folder else f"{self.source.name}, sheet {name}") for name in TABLES}
+
+    @property
+    def horizon(self) -> Horizon:
+        return self.scenario.horizon
+
+    @property
+    def span(self) -> str:
+        return f"{self.horizon.labels[0]} .. {self.horizon.label(self.horizon.T - 1)}"
+
+    def defines(self, name: str) -> bool:
+        """The table was read, has rows and its id column: what it defines can be looked up."""
+        return name in self.read.tables and name not in self.unusable
+
+    def has_rows(self, name: str) -> bool:
+        """The table was read with every required column: checks that need its rows can run."""
+        raw = self.read.tables.get(name)
+        return self.defines(name) and all(c.name in raw.frame.columns for c in TABLES[name].columns if c.required)
+
+    def error(self, table: str, message: str, row=None, column=None) -> None:
+        self.out.error(self.where[table], message, row, column)
+
+    def warn(self, table: str, message: str, row=None, column=None) -> None:
+        self.out.warn(self.where[table], message, row, column)
+
+    def period_index(self, table: str, column: str) -> pd.Series:
+        """Single-period labels -> index (may fall outside the horizon); NaN when blank/bad."""
+        horizon, frame, values, bad = self.horizon, self.t[table], [], []
+        for i, text in frame[column].items():
+            idx = horizon.index(text) if text != "" else np.nan
+            if idx is None:
+                bad.append(i)
+                idx = np.nan
+            values.append(idx)
+        self._bad_labels(table, column, bad, year_too=False)
+        return pd.Series(values, index=frame.index, dtype=float)
+
+    def resolve_rows(self, table: str) -> list[tuple[int, ...]]:
+        """The periods each row's period or financial-year label covers inside the horizon; () when bad."""
+        horizon, frame, periods, bad = self.horizon, self.t[table], [], []
+        for i, text in frame["period"].items():
+            got = horizon.resolve(text) if text != "" else None
+            if got is None and text != "":
+                bad.append(i)
+            elif got is not None and not got[0]:
+                self.error(table, f"{text!r} is outside the horizon {self.span}", frame.at[i, "_row"], "period")
+            periods.append(got[0] if got else ())
+        self._bad_labels(table, "period", bad, year_too=True)
+        return periods
+
+    def _bad_labels(self, table: str, column: str, bad: list, year_too: bool) -> None:
+        """Malformed labels, one message each; or one for the column when they are all labels of
+        another granularity (a monthly scenario over quarterly tables is one mistake, not hundreds)."""
+        horizon, frame = self.horizon, self.t[table]
+        texts, rows = [frame.at[i, column] for i in bad], [int(frame.at[i, "_row"]) for i in bad]
+        self.bad_label_rows[table] = self.bad_label_rows.get(table, set()) | set(bad)
+        # (a financial year where one period is meant has its own message below, whatever the granularity)
+        other = next((g for g in (Granularity.QUARTER, Granularity.MONTH) if g is not horizon.granularity
+                      and len(bad) >= 3 and all(parse_period(x, g) is not None for x in texts)), None)
+        h, example = horizon.granularity.value, LABEL_EXAMPLES[horizon.granularity]
+        if other is not None:
+            self.error(table, f"these are {other.value} labels (e.g. {texts[0]!r}), but the horizon is in "
+                       f"{h}s: set horizon.granularity: {other.value} in the scenario, or write {h} labels such as "
+                       f"{example!r} (rows {_rows_text(rows)})", rows[0], column)
+            return
+        for text, row in zip(texts, rows):
+            if year_too:
+                self.error(table, f"{text!r} is not a {h} or financial-year label (e.g. {example!r} or '2026/27')",
+                           row, column)
+            else:
+                fy = " (a financial year is not allowed here)" if horizon.resolve(text) else ""
+                self.error(table, f"{text!r} is not a {h} label (e.g. {example!r}){fy}", row, column)
+
+
+# ------------------------------------------------------------------------------- presence
+
+
+# Other names people give the tables' files and sheets, for "did you mean".
+_TABLE_ALIASES = {"initiatives": ("initiative",), "resources": ("resource",), "demands": ("demand",),
+                  "capacity": ("capacities",), "dependencies": ("dependency",), "funding": ("fundings",)}
+
+
+def _names_table(found: str, name: str, folder: bool) -> bool:
+    """Whether a file or sheet that is not a table was most likely meant to be table `name`."""
+    stem = _squash(Path(found).stem if folder else found)
+    for alias in (name, *_TABLE_ALIASES[name]):
+        if stem == alias or (len(alias) >= 5 and _edit_distance(stem, alias) <= (2 if len(alias) >= 8 else 1)):
+            return True
+    return False
+
+
+def _check_presence(ctx: _Context) -> None:
+    """Each missing required table once, with a "did you mean" for a file or sheet named nearly so;
+    a near-named file or sheet for an optional table is an error too (its rows would be ignored)."""
+    folder, read = ctx.source.is_dir(), ctx.read
+    tables = {f"{n}.csv" if folder else n for n in TABLES}
+    strays = [f for f in read.found if f.strip().lower() not in tables]
+    ctx.unusable |= read.unreadable
+    for name, table in TABLES.items():
+        if name in read.tables or name in read.unreadable:
+            continue
+        near = next((f for f in strays if _names_table(f, name, folder)), None)
+        rename = f"rename it {name}.csv" if folder else f"rename the sheet {name}"
+        hint = f"; did you mean {near!r}? ({rename})" if near else ""
+        if table.required:
+            ctx.unusable.add(name)
+            if folder:
+                ctx.error(name, f"the {name} table is required: there is no {name}.csv in {display_path(ctx.source)} "
+                          f"(files found: {', '.join(read.found) or 'none'}){hint}")
+            else:
+                ctx.error(name, f"the {name} sheet is required (sheets found: {', '.join(read.found) or 'none'}){hint}")
+        elif near is not None:
+            ctx.unusable.add(name)
+            where = near if folder else f"{ctx.source.name}, sheet {near}"
+            ctx.out.error(where, f"prioritiser reads no {'file' if folder else 'sheet'} of this name; if it holds "
+                          f"the {name} table, {rename}")
+    for name in ("initiatives", "capacity"):
+        if name in read.tables and not len(read.tables[name].frame):
+            ctx.unusable.add(name)
+            what = "there are no initiatives: add one row per candidate initiative below the header" \
+                if name == "initiatives" else \
+                "there are no capacity rows: add one row per limit (resource, period, amount) below the header"
+            ctx.error(name, what, 2)
+
+
+def _type_tables(ctx: _Context) -> None:
+    """Every table typed; a table without its id column cannot define what others refer to."""
+    g = ctx.horizon.granularity
+    for name, table in TABLES.items():
+        raw = ctx.read.tables.get(name)
+        ctx.t[name], passthrough = _typed_table(raw, table, ctx.out)
+        if passthrough:
+            ctx.passthrough[name] = passthrough
+        for col in table.columns:
+            if col.type == "period":  # see periods.clean_label
+                ctx.t[name][col.name] = ctx.t[name][col.name].astype(object).map(lambda x: clean_label(x, g))
+        key = next((c.name for c in table.columns if c.type == "id"), None)
+        if raw is not None and key is not None and key not in raw.frame.columns:
+            ctx.unusable.add(name)
+
+
+# ------------------------------------------------------------------------------- rule groups
 
 
 def _duplicates(frame: pd.DataFrame, column: str, where: str, noun: str, out: _Collector) -> None:
@@ -157,6 +404,138 @@ def _duplicates(frame: pd.DataFrame, column: str, where: str, noun: str, out: _C
     for key, rows in frame.loc[dup.index].groupby(column)["_row"]:
         rows = list(rows)
         out.error(where, f"duplicate {noun} {key!r} (also on row {', '.join(map(str, rows[:-1]))})", rows[-1], column)
+
+
+def _check_initiatives(ctx: _Context) -> None:
+    """Unique ids, and start windows inside the horizon that some start can meet."""
+    ini, horizon = ctx.t["initiatives"], ctx.horizon
+    _duplicates(ini, "id", ctx.where["initiatives"], "id", ctx.out)
+    ctx.ids = set(ini["id"][ini["id"] != ""])
+    es = ctx.periods["initiatives", "earliest_start"] = ctx.period_index("initiatives", "earliest_start")
+    lf = ctx.periods["initiatives", "latest_finish"] = ctx.period_index("initiatives", "latest_finish")
+    dur = ini["duration"]
+    for i in ini.index:
+        row = ini.at[i, "_row"]
+        if es[i] == es[i] and not 0 <= es[i] < horizon.T:
+            ctx.error("initiatives", f"{ini.at[i, 'earliest_start']!r} is outside the horizon {ctx.span}",
+                      row, "earliest_start")
+        if lf[i] == lf[i] and lf[i] < 0:
+            ctx.error("initiatives", f"{ini.at[i, 'latest_finish']!r} is before the horizon starts "
+                      f"({horizon.labels[0]})", row, "latest_finish")
+        elif lf[i] == lf[i] and dur[i] == dur[i] and dur[i] >= 1:
+            first = max(0.0, es[i]) if es[i] == es[i] else 0.0
+            if first + dur[i] - 1 > lf[i]:
+                ctx.error("initiatives", f"no start can meet latest_finish {ini.at[i, 'latest_finish']}: "
+                          f"starting at the earliest, {horizon.label(int(first))}, its {int(dur[i])} build "
+                          f"period(s) run to {horizon.label(int(first + dur[i] - 1))}", row, "latest_finish")
+
+
+def _check_resources(ctx: _Context) -> None:
+    """Unique names; capital and revenue are money; external purchase is for staff."""
+    res, raw = ctx.t["resources"], ctx.read.tables.get("resources")
+    if raw is not None and "kind" in raw.frame:
+        # capital and revenue are money whatever the sheet says; a blank kind should not make them staff
+        blank_kind = (raw.frame["kind"] == "").to_numpy()
+        res.loc[blank_kind & res["resource"].isin(MONEY_RESOURCES).to_numpy(), "kind"] = "money"
+    elif len(res):
+        res.loc[res["resource"].isin(MONEY_RESOURCES), "kind"] = "money"
+    _duplicates(res, "resource", ctx.where["resources"], "resource", ctx.out)
+    for i in res.index:
+        name = res.at[i, "resource"]
+        if name in MONEY_RESOURCES and res.at[i, "kind"] != "money":
+            ctx.error("resources", f"{name} is always a money resource", res.at[i, "_row"], "kind")
+        if res.at[i, "kind"] == "money" and res.at[i, "external_max"] > 0:
+            ctx.warn("resources", f"external purchase applies to staff only; ignored for money resource {name}",
+                     res.at[i, "_row"], "external_max")
+    ctx.known_resources = set(res["resource"]) | set(MONEY_RESOURCES)
+    ctx.kinds = {r: "money" for r in MONEY_RESOURCES}
+    ctx.kinds.update(dict(zip(res["resource"], res["kind"])))
+
+
+def _check_references(ctx: _Context) -> None:
+    """Every `ref` (initiative) and `resource` column of the schema against the table that defines it."""
+    undefined_resources: dict[str, list[str]] = {}  # without a resources table: value -> tables naming it
+    for name, table in TABLES.items():
+        for col in table.columns:
+            target = REFERENCES.get(col.type)
+            if target is None or target in ctx.unusable:
+                continue  # the defining table was reported already; its absence says it all
+            known = ctx.ids if target == "initiatives" else ctx.known_resources
+            frame = ctx.t[name]
+            bad = frame[(frame[col.name] != "") & ~frame[col.name].isin(known)]
+            ctx.undefined[name, col.name] = set(bad[col.name])
+            if target == "resources" and "resources" not in ctx.read.tables:
+                for value in bad[col.name]:
+                    undefined_resources.setdefault(value, [])
+                    if ctx.where[name] not in undefined_resources[value]:
+                        undefined_resources[value].append(ctx.where[name])
+                continue
+            noun = "initiative" if target == "initiatives" else "resource"
+            noun = noun if col.name == noun else f"{col.name} {noun}"
+            extra = " (capital and revenue always exist)" if target == "resources" else ""
+            for value, rows in bad.groupby(col.name, sort=False)["_row"]:  # one message per name, not per row
+                rows = list(rows)
+                also = f" (also on rows {_rows_text(rows[1:])})" if len(rows) > 1 else ""
+                ctx.error(name, f"{noun} {value!r} is not defined: no row of {ctx.where[target]} has it"
+                          f"{extra}{also}", rows[0], col.name)
+    if undefined_resources:
+        places = list(dict.fromkeys(w for ws in undefined_resources.values() for w in ws))
+        ctx.error("resources", f"there is no resources table, so only capital and revenue are defined, but "
+                  f"{' and '.join(places)} name {', '.join(map(repr, undefined_resources))}: add "
+                  f"{ctx.where['resources']} with one row per resource (resource, kind)")
+
+
+def _check_offsets(ctx: _Context) -> None:
+    """Demand offsets: k >= 0, build or run."""
+    dem, kinds, ks = ctx.t["demands"], [], []
+    for i, text in dem["offset"].items():
+        low = str(text).lower()
+        if low in ("build", "run"):
+            kinds.append(low)
+            ks.append(0)
+        elif re.fullmatch(r"\d+", low):
+            kinds.append("k")
+            ks.append(int(low))
+        else:
+            if text != "":
+                ctx.error("demands", f"{text!r} is not a whole number >= 0, build or run", dem.at[i, "_row"],
+                          "offset")
+            kinds.append("build")
+            ks.append(0)
+    ctx.offsets = (kinds, ks)
+
+
+def _check_periods(ctx: _Context) -> None:
+    """Capacity and funding rows name a period or financial year inside the horizon."""
+    for name in ("capacity", "funding"):
+        ctx.periods[name, "period"] = ctx.resolve_rows(name)
+
+
+def _check_funding(ctx: _Context) -> None:
+    """Funding lands in money, on an existing capacity row; its milestone is due by the row's first period."""
+    cap, fund = ctx.t["capacity"], ctx.t["funding"]
+    cap_periods, fund_periods = ctx.periods["capacity", "period"], ctx.periods["funding", "period"]
+    bad_capacity = {r for r, ps, text in zip(cap["resource"], cap_periods, cap["period"]) if not ps and text}
+    cap_key = {}
+    for i in cap.index:
+        if cap_periods[i]:
+            cap_key.setdefault((cap.at[i, "resource"], cap_periods[i]), i)
+    capacity_row, milestone_period = [], []
+    for j in fund.index:
+        resource, period = fund.at[j, "resource"], fund.at[j, "period"]
+        key = (resource, fund_periods[j])
+        row = fund.at[j, "_row"]
+        if resource in ctx.kinds and ctx.kinds[resource] != "money":
+            ctx.error("funding", f"funding must land in a money resource; {resource!r} is staff", row, "resource")
+        elif fund_periods[j] and resource and key not in cap_key and ctx.has_rows("capacity") \
+                and resource not in bad_capacity:  # else the row may be there with a mistyped period
+            ctx.error("funding", f"no capacity row for {resource} in {period}: funding adds to the capacity "
+                      f"row with the same resource and period, so {ctx.where['capacity']} needs a row "
+                      f"'{resource}, {period}'", row, "period")
+        capacity_row.append(cap_key.get(key, -1))
+        # the milestone must be live by the first period of `period` (a year's first period for a year label)
+        milestone_period.append(ctx.horizon.bounds(period)[0] if fund_periods[j] else 0)
+    ctx.funding_rows = (capacity_row, milestone_period)
 
 
 def _find_cycle(edges: list[tuple[str, str]]) -> list[str] | None:
@@ -189,6 +568,97 @@ def _find_cycle(edges: list[tuple[str, str]]) -> list[str] | None:
     return None
 
 
+def _check_dependency_graph(ctx: _Context) -> None:
+    """No initiative depends on itself, and no chain of ordered links comes back to where it began."""
+    dep = ctx.t["dependencies"]
+    self_loop = (dep["predecessor"] != "") & (dep["predecessor"] == dep["successor"])
+    for i in dep.index[self_loop]:
+        ctx.error("dependencies", f"{dep.at[i, 'predecessor']!r} depends on itself", dep.at[i, "_row"], "successor")
+    ordered = dep[dep["type"].isin(_ORDERED) & ~self_loop & (dep["predecessor"] != "") & (dep["successor"] != "")]
+    cycle = _find_cycle(list(zip(ordered["predecessor"], ordered["successor"])))
+    if cycle:
+        closing = (ordered["predecessor"] == cycle[0]) & (ordered["successor"] == cycle[1])
+        first_row = int(ordered.loc[closing, "_row"].iloc[0])
+        ctx.error("dependencies", f"dependency cycle: {' -> '.join(cycle)} (none of them could ever start)",
+                  first_row, "successor")
+    ctx.ordered = ordered
+
+
+def _check_forced(ctx: _Context) -> None:
+    """force_in and force_out name initiatives of the portfolio and do not contradict what must be in."""
+    scenario, ini = ctx.scenario, ctx.t["initiatives"]
+    if ctx.defines("initiatives"):
+        for key in ("force_in", "force_out"):
+            for x in getattr(scenario.settings, key):
+                if x not in ctx.ids:
+                    ctx.out.error(scenario.where_of(key), f"initiative {x!r} is not in the portfolio", column=key)
+    flagged = ini["mandatory"].astype(bool)
+    ctx.mandatory_rows = dict(zip(ini["id"][flagged], ini["_row"][flagged]))
+    ctx.must = set(ctx.mandatory_rows) | set(scenario.settings.force_in)
+    for x in sorted(ctx.must & set(scenario.settings.force_out)):
+        ctx.out.error(scenario.where_of("force_out"), f"{x!r} is {_why_must(ctx, x)} and also in force_out",
+                      column="force_out")
+
+
+def _why_must(ctx: _Context, x: str) -> str:
+    if x in ctx.mandatory_rows:
+        return f"mandatory ({ctx.where['initiatives']}, row {ctx.mandatory_rows[x]})"
+    return "in force_in"
+
+
+def _check_must_select(ctx: _Context) -> None:
+    """What must be selected, and what it needs (transitively), against force_out and exclusions."""
+    scenario, dep, must = ctx.scenario, ctx.t["dependencies"], ctx.must
+    forced_out = set(scenario.settings.force_out)
+    needed = {x: None for x in must}  # id -> the initiative that needs it (None: must itself)
+    frontier, needs = list(must), {}
+    for a, b in zip(ctx.ordered["predecessor"], ctx.ordered["successor"]):
+        needs.setdefault(b, []).append(a)
+    while frontier:
+        b = frontier.pop()
+        for a in needs.get(b, ()):
+            if a not in needed:
+                needed[a] = b
+                frontier.append(a)
+
+    def chain(x):
+        path = [x]
+        while needed[path[-1]] is not None:
+            path.append(needed[path[-1]])
+        return path  # x, what needs x, ..., the must-select initiative
+
+    for x in sorted(set(needed) - must):
+        if x in forced_out:
+            c = chain(x)
+            through = f" ({' needs '.join(c[::-1])})" if len(c) > 2 else ""
+            ctx.out.warn(scenario.where_of("force_out"), f"{x!r} is forced out, but {c[-1]!r} must be selected and "
+                         f"needs it{through}: no plan can do both, so the run will be infeasible", column="force_out")
+    for i in dep.index[dep["type"] == "excludes"]:
+        a, b = dep.at[i, "predecessor"], dep.at[i, "successor"]
+        if a in must and b in must:
+            ctx.error("dependencies", f"{a!r} and {b!r} exclude each other but both must be selected "
+                      f"({a} is {_why_must(ctx, a)}, {b} is {_why_must(ctx, b)})", dep.at[i, "_row"], "type")
+        elif a in needed and b in needed:
+            ctx.warn("dependencies", f"{a!r} and {b!r} exclude each other, but both are needed by initiatives "
+                     "that must be selected: the run will be infeasible", dep.at[i, "_row"], "type")
+
+
+def _check_scenario_names(ctx: _Context) -> None:
+    """Adjusted resources exist; every alignment weight has a score column to weigh."""
+    scenario = ctx.scenario
+    if "resources" not in ctx.unusable:
+        for n, adj in enumerate(scenario.adjustments):
+            if adj.resource not in ctx.known_resources:
+                ctx.out.error(scenario.where_of("adjustments"), f"resource {adj.resource!r} is not defined",
+                              column=f"adjustments[{n}].resource")
+    score_columns = {c for c in ctx.t["initiatives"].columns if c.startswith("score_")}
+    for objective in scenario.settings.alignment_weights:
+        if f"score_{objective}" not in score_columns and "initiatives" in ctx.read.tables:
+            key = f"objective.alignment_weights.{objective}"
+            ctx.out.warn(scenario.where_of(key), f"no initiative has a score_{objective} column, so this weight has "
+                         "no effect", column=key)
+
+
 def _spans(periods: list[int], horizon: Horizon, most: int = 4) -> str:
     """'2026/27 Q1 .. 2026/27 Q4, 2028/29 Q2' for a sorted list of period indices."""
     runs: list[list[int]] = []
@@ -201,16 +671,141 @@ def _spans(periods: list[int], horizon: Horizon, most: int = 4) -> str:
     return ", ".join(text) + (", ..." if len(runs) > most else "")
 
 
-def _hash_inputs(scenario: Scenario, source: Path) -> str:
+def _warn_coverage(ctx: _Context) -> None:
+    """Periods with no limit for a resource that is used (or limited elsewhere). Coverage does not
+    depend on amounts, so this is reported even when there are errors (one pass shows everything)."""
+    if not ctx.has_rows("capacity"):
+        return
+    ini, dem, res, cap = ctx.t["initiatives"], ctx.t["demands"], ctx.t["resources"], ctx.t["capacity"]
+    used = set(dem["resource"][dem["amount"].fillna(0) > 0])
+    if (ini["capital_cost"].fillna(0) > 0).any():
+        used.add("capital")
+    if (ini[["revenue_cost", "running_cost"]].fillna(0).to_numpy() > 0).any():
+        used.add("revenue")
+    if ctx.scenario.settings.external and ((res["kind"] == "staff") & (res["external_cost"].fillna(0) > 0)
+                                           & (res["external_max"].fillna(0) > 0)).any():
+        used.add("revenue")  # external staff are paid from revenue
+    covered: dict[str, set[int]] = {}
+    for r, ps in zip(cap["resource"], ctx.periods["capacity", "period"]):
+        covered.setdefault(r, set()).update(ps)
+    # A row with a bad label was reported; what it would cover is unknown, so its resource is not warned
+    # about. A misspelt resource name may be the rows of a resource that seems to have none.
+    unknown = set(cap.loc[sorted(ctx.bad_label_rows.get("capacity", ())), "resource"])
+    if ctx.undefined.get(("capacity", "resource")):
+        unknown |= {r for r in used if not covered.get(r)}
+    T = ctx.horizon.T
+    # a resource given some limits is meant to be limited, so its gaps are worth a word even if unused
+    for r in sorted((used | set(covered) - {""}) & ctx.known_resources - unknown):
+        missing = [p for p in range(T) if p not in covered.get(r, set())]
+        if missing:
+            ctx.warn("capacity", f"{r} has no limit in {len(missing)} of the {T} periods "
+                     f"({_spans(missing, ctx.horizon)}): there it can be used without bound", column="resource")
+
+
+# ------------------------------------------------------------------------------- entity tables
+
+
+def _initiatives_table(ctx: _Context) -> pd.DataFrame:
+    ini = ctx.t["initiatives"]
+    es, lf = ctx.periods["initiatives", "earliest_start"], ctx.periods["initiatives", "latest_finish"]
+    initiatives = pd.DataFrame({
+        "name": ini["name"].where(ini["name"] != "", ini["id"]),
+        "directorate": ini["directorate"], "category": ini["category"],
+        "duration": ini["duration"].astype(int),
+        "earliest_start": es.fillna(0).clip(lower=0).astype(int),
+        "latest_finish": lf.astype("Int64"),
+        "mandatory": ini["mandatory"].astype(bool),
+    })
+    for col in ("capital_cost", "revenue_cost", "running_cost", "benefit", "revenue"):
+        initiatives[col] = ini[col].astype(float)
+    initiatives["ramp"] = ini["ramp"].astype(int)
+    passthrough = [c for c in ini.columns if c not in initiatives.columns and c not in ("id", "_row")]
+    for col in passthrough:
+        initiatives[col] = ini[col].astype(float) if col.startswith("score_") else ini[col]
+    initiatives.index = pd.Index(ini["id"], name=TABLES["initiatives"].index)
+    return initiatives
+
+
+def _resources_table(ctx: _Context) -> pd.DataFrame:
+    res = ctx.t["resources"]
+    resources = pd.DataFrame({"kind": res["kind"], "external_cost": res["external_cost"].astype(float),
+                              "external_max": res["external_max"].astype(float)})
+    resources.index = pd.Index(res["resource"], name=TABLES["resources"].index)
+    for m in MONEY_RESOURCES:
+        if m not in resources.index:
+            resources.loc[m] = ["money", 0.0, 0.0]
+    resources.loc[resources["kind"] == "money", "external_max"] = 0.0
+    for extra in res.columns:
+        if extra not in ("resource", "kind", "external_cost", "external_max", "_row"):
+            resources[extra] = pd.Series(list(res[extra]), index=res["resource"])
+    return resources
+
+
+def _entity_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
+    """One DataFrame per entity, as `Portfolio` documents them."""
+    dem, cap, fund, dep = ctx.t["demands"], ctx.t["capacity"], ctx.t["funding"], ctx.t["dependencies"]
+    (offset_kind, k), (capacity_row, milestone_period) = ctx.offsets, ctx.funding_rows
+    demands = pd.DataFrame({"initiative": dem["initiative"], "resource": dem["resource"],
+                            "offset_kind": offset_kind, "k": k, "amount": dem["amount"].astype(float)})
+    capacity = pd.DataFrame({"resource": cap["resource"], "period": cap["period"],
+                             "periods": ctx.periods["capacity", "period"],
+                             "amount": cap["amount"].astype(float)}).reset_index(drop=True)
+    funding = pd.DataFrame({"source": fund["source"], "resource": fund["resource"], "period": fund["period"],
+                            "amount": fund["amount"].astype(float),
+                            "milestone": pd.Series([m if m else None for m in fund["milestone"]], dtype=object,
+                                                   index=fund.index),
+                            "capacity_row": capacity_row, "milestone_period": milestone_period}).reset_index(drop=True)
+    dependencies = pd.DataFrame({"predecessor": dep["predecessor"], "successor": dep["successor"],
+                                 "type": dep["type"], "lag": dep["lag"].astype(int)}).reset_index(drop=True)
+    return {"initiatives": _initiatives_table(ctx), "resources": _resources_table(ctx), "demands": demands,
+            "capacity": capacity, "funding": funding, "dependencies": dependencies}
+
+
+def _apply_adjustments(ctx: _Context, capacity: pd.DataFrame, funding: pd.DataFrame) -> None:
+    """The scenario's adjustments, in order, on the capacity rows (and the funding that lands on them)."""
+    scenario, horizon = ctx.scenario, ctx.horizon
+    for n, adj in enumerate(scenario.adjustments):
+        lo = horizon.bounds(adj.start)[0] if adj.start else -10**9
+        hi = horizon.bounds(adj.end)[1] if adj.end else 10**9
+        # a row changes only when every period it covers lies in range (a year row half inside stays)
+        hit = np.array([r == adj.resource and bool(ps) and lo <= min(ps) and max(ps) <= hi
+                        for r, ps in zip(capacity["resource"], capacity["periods"])], dtype=bool)
+        if adj.scale is not None:
+            capacity.loc[hit, "amount"] *= adj.scale
+            landing = funding["capacity_row"].isin(np.flatnonzero(hit))
+            funding.loc[landing, "amount"] *= adj.scale
+        else:
+            capacity.loc[hit, "amount"] += adj.add
+            negative = capacity.index[hit & (capacity["amount"] < 0).to_numpy()]
+            for i in negative[:3]:
+                ctx.out.error(scenario.where_of("adjustments"), f"adding {adj.add:g} leaves {adj.resource} in "
+                              f"{capacity.at[i, 'period']} at {capacity.at[i, 'amount']:g}; a limit cannot be "
+                              "negative", column=f"adjustments[{n}].add")
+        if not hit.any():
+            ctx.out.warn(scenario.where_of("adjustments"), f"adjustment of {adj.resource} changes no capacity row",
+                         column=f"adjustments[{n}]")
+
+
+# ------------------------------------------------------------------------------- input hash
+
+
+def input_files(scenario: Scenario) -> list[Path]:
+    """Every file a run reads: the scenario, each file it extends, and the portfolio's tables."""
+    return [*scenario.files, *portfolio_files(scenario.portfolio)]
+
+
+def hash_files(paths) -> str:
+    """SHA-256 over the names and bytes of `paths` (a missing file hashes as missing): the input hash
+    in summary.json, and the batch runner's cache key."""
     h = hashlib.sha256()
-    for f in scenario.files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    files = sorted(source.glob("*.csv")) if source.is_dir() else [source]
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
+    for p in paths:
+        p = Path(p)
+        h.update(p.name.encode())
+        h.update(p.read_bytes() if p.exists() else b"<missing>")
     return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------- the whole pass
 
 
 def _unexpected(scenario: Scenario, exc: Exception) -> Issue:
@@ -232,11 +827,8 @@ def build_portfolio(scenario: Scenario) -> Portfolio:
     return portfolio
 
 
-def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
-    """The portfolio, or None when `out` holds errors."""
-    horizon = scenario.horizon
-    T = horizon.T
-    settings = scenario.settings
+def _read_source(scenario: Scenario, out: _Collector) -> ReadResult | None:
+    """The portfolio's raw tables, or None when there is no portfolio to check at all."""
     source = scenario.portfolio
     if not source.exists():
         out.error(scenario.where_of("portfolio"), f"portfolio not found: {display_path(source)} (expected a folder "
@@ -250,340 +842,31 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
     out.issues.extend(read.issues)
     if not source.is_dir() and any(i.where == source.name for i in read.issues):
         return None  # the workbook itself cannot be opened (or is no portfolio): nothing more to check
-    raw = read.tables
-    readable = {name for name in TABLES if name not in read.unreadable}
-    for name in ("initiatives", "capacity"):
-        if name in raw or name not in readable:
-            continue
-        if source.is_dir():
-            out.error(f"{name}.csv", f"the {name} table is required: there is no {name}.csv in "
-                      f"{display_path(source)} (files found: {', '.join(read.found) or 'none'})")
-        else:
-            out.error(f"{source.name}, sheet {name}", f"the {name} sheet is required (sheets found: "
-                      f"{', '.join(read.found) or 'none'})")
-    t = {name: _typed_table(raw.get(name), TABLES[name], out) for name in TABLES}
-    where = {name: (raw[name].where if name in raw else f"{name}.csv" if source.is_dir() else
-                    f"{source.name}, sheet {name}") for name in TABLES}
-    for name, table in TABLES.items():  # see _EXCEL_MONTH
-        if horizon.granularity is Granularity.MONTH:
-            for col in table.columns:
-                if col.type == "period":
-                    t[name][col.name] = t[name][col.name].astype(object).str.replace(_EXCEL_MONTH, r"\1", regex=True)
+    return read
 
-    # ---- initiatives
-    ini = t["initiatives"]
-    if "initiatives" in raw and not len(ini):
-        out.error(where["initiatives"], "there are no initiatives: add one row per candidate initiative below "
-                  "the header", 2)
-    _duplicates(ini, "id", where["initiatives"], "id", out)
-    ids = set(ini["id"][ini["id"] != ""])
 
-    def period_index(frame, column, table):
-        """Single-period labels -> index (may fall outside the horizon); NaN when blank/bad."""
-        values = []
-        for i, text in frame[column].items():
-            if text == "":
-                values.append(np.nan)
-                continue
-            idx = horizon.index(text)
-            if idx is None:
-                fy = " (a financial year is not allowed here)" if horizon.resolve(text) else ""
-                out.error(where[table], f"{text!r} is not a {horizon.granularity.value} label "
-                          f"(e.g. {LABEL_EXAMPLES[horizon.granularity]!r}){fy}", frame.at[i, "_row"], column)
-                values.append(np.nan)
-            else:
-                values.append(idx)
-        return pd.Series(values, index=frame.index, dtype=float)
+_RULES = (_check_presence, _type_tables, _check_initiatives, _check_resources, _check_references, _check_offsets,
+          _check_periods, _check_funding, _check_dependency_graph, _check_forced, _check_must_select,
+          _check_scenario_names, _warn_coverage)
 
-    span = f"{horizon.labels[0]} .. {horizon.label(T - 1)}"
-    es = period_index(ini, "earliest_start", "initiatives")
-    lf = period_index(ini, "latest_finish", "initiatives")
-    dur = ini["duration"]
-    for i in ini.index:
-        row = ini.at[i, "_row"]
-        if es[i] == es[i] and not 0 <= es[i] < T:
-            out.error(where["initiatives"], f"{ini.at[i, 'earliest_start']!r} is outside the horizon {span}",
-                      row, "earliest_start")
-        if lf[i] == lf[i] and lf[i] < 0:
-            out.error(where["initiatives"], f"{ini.at[i, 'latest_finish']!r} is before the horizon starts "
-                      f"({horizon.labels[0]})", row, "latest_finish")
-        elif lf[i] == lf[i] and dur[i] == dur[i] and dur[i] >= 1:
-            first = max(0.0, es[i]) if es[i] == es[i] else 0.0
-            if first + dur[i] - 1 > lf[i]:
-                out.error(where["initiatives"], f"no start can meet latest_finish {ini.at[i, 'latest_finish']}: "
-                          f"starting at the earliest, {horizon.label(int(first))}, its {int(dur[i])} build "
-                          f"period(s) run to {horizon.label(int(first + dur[i] - 1))}", row, "latest_finish")
 
-    # ---- resources
-    res = t["resources"]
-    if "resources" in raw and "kind" in raw["resources"].frame:
-        # capital and revenue are money whatever the sheet says; a blank kind should not make them staff
-        blank_kind = (raw["resources"].frame["kind"] == "").to_numpy()
-        res.loc[blank_kind & res["resource"].isin(MONEY_RESOURCES).to_numpy(), "kind"] = "money"
-    elif len(res):
-        res.loc[res["resource"].isin(MONEY_RESOURCES), "kind"] = "money"
-    _duplicates(res, "resource", where["resources"], "resource", out)
-    for i in res.index:
-        name = res.at[i, "resource"]
-        if name in MONEY_RESOURCES and res.at[i, "kind"] != "money":
-            out.error(where["resources"], f"{name} is always a money resource", res.at[i, "_row"], "kind")
-        if res.at[i, "kind"] == "money" and res.at[i, "external_max"] > 0:
-            out.warn(where["resources"], f"external purchase applies to staff only; ignored for money resource {name}",
-                     res.at[i, "_row"], "external_max")
-    known_resources = set(res["resource"]) | set(MONEY_RESOURCES)
-    kinds = {r: "money" for r in MONEY_RESOURCES}
-    kinds.update(dict(zip(res["resource"], res["kind"])))
-
-    def check_refs(table, column, what):
-        """References to initiatives or resources that no row defines."""
-        defined_in = "initiatives" if what.endswith("initiative") else "resources"
-        if defined_in not in readable:
-            return  # the defining table could not be read; that error says it all
-        known = ids if defined_in == "initiatives" else known_resources
-        frame = t[table]
-        extra = " (capital and revenue always exist)" if defined_in == "resources" else ""
-        for i, value in frame[column].items():
-            if value != "" and value not in known:
-                out.error(where[table], f"{what} {value!r} is not defined: no row of {where[defined_in]} has "
-                          f"it{extra}", frame.at[i, "_row"], column)
-
-    check_refs("demands", "initiative", "initiative")
-    check_refs("demands", "resource", "resource")
-    check_refs("capacity", "resource", "resource")
-    check_refs("dependencies", "predecessor", "initiative")
-    check_refs("dependencies", "successor", "initiative")
-    check_refs("funding", "resource", "resource")
-    check_refs("funding", "milestone", "milestone initiative")
-
-    # ---- demands: offsets
-    dem = t["demands"]
-    offset_kind, k = [], []
-    for i, text in dem["offset"].items():
-        low = str(text).lower()
-        if low in ("build", "run"):
-            offset_kind.append(low)
-            k.append(0)
-        elif re.fullmatch(r"\d+", low):
-            offset_kind.append("k")
-            k.append(int(low))
-        else:
-            if text != "":
-                out.error(where["demands"], f"{text!r} is not a whole number >= 0, build or run", dem.at[i, "_row"],
-                          "offset")
-            offset_kind.append("build")
-            k.append(0)
-
-    # ---- capacity and funding periods
-    def resolve_rows(frame, table):
-        periods = []
-        for i, text in frame["period"].items():
-            got = horizon.resolve(text) if text != "" else None
-            if got is None:
-                if text != "":
-                    out.error(where[table], f"{text!r} is not a {horizon.granularity.value} or financial-year label "
-                              f"(e.g. {LABEL_EXAMPLES[horizon.granularity]!r} or '2026/27')", frame.at[i, "_row"],
-                              "period")
-                periods.append(())
-            elif not got[0]:
-                out.error(where[table], f"{text!r} is outside the horizon {span}", frame.at[i, "_row"], "period")
-                periods.append(())
-            else:
-                periods.append(got[0])
-        return periods
-
-    cap = t["capacity"]
-    cap_periods = resolve_rows(cap, "capacity")
-    fund = t["funding"]
-    fund_periods = resolve_rows(fund, "funding")
-    bad_capacity = {r for r, ps, text in zip(cap["resource"], cap_periods, cap["period"]) if not ps and text}
-    cap_key = {}
-    for i in cap.index:
-        if cap_periods[i]:
-            cap_key.setdefault((cap.at[i, "resource"], cap_periods[i]), i)
-    capacity_row, milestone_period = [], []
-    for j in fund.index:
-        resource, period = fund.at[j, "resource"], fund.at[j, "period"]
-        key = (resource, fund_periods[j])
-        row = fund.at[j, "_row"]
-        if resource in kinds and kinds[resource] != "money":
-            out.error(where["funding"], f"funding must land in a money resource; {resource!r} is staff", row,
-                      "resource")
-        elif fund_periods[j] and resource and key not in cap_key and "capacity" in readable \
-                and resource not in bad_capacity:  # else the row may be there with a mistyped period
-            out.error(where["funding"], f"no capacity row for {resource} in {period}: funding adds to the capacity "
-                      f"row with the same resource and period, so {where['capacity']} needs a row "
-                      f"'{resource}, {period}'", row, "period")
-        capacity_row.append(cap_key.get(key, -1))
-        # the milestone must be live by the first period of `period` (a year's first period for a year label)
-        milestone_period.append(horizon.bounds(period)[0] if fund_periods[j] else 0)
-
-    # ---- dependencies
-    dep = t["dependencies"]
-    self_loop = (dep["predecessor"] != "") & (dep["predecessor"] == dep["successor"])
-    for i in dep.index[self_loop]:
-        out.error(where["dependencies"], f"{dep.at[i, 'predecessor']!r} depends on itself", dep.at[i, "_row"],
-                  "successor")
-    ordered = dep[dep["type"].isin(_ORDERED) & ~self_loop & (dep["predecessor"] != "") & (dep["successor"] != "")]
-    cycle = _find_cycle(list(zip(ordered["predecessor"], ordered["successor"])))
-    if cycle:
-        closing = (ordered["predecessor"] == cycle[0]) & (ordered["successor"] == cycle[1])
-        first_row = int(ordered.loc[closing, "_row"].iloc[0])
-        out.error(where["dependencies"], f"dependency cycle: {' -> '.join(cycle)} (none of them could ever start)",
-                  first_row, "successor")
-
-    # ---- scenario against the portfolio
-    if "initiatives" in readable:
-        for key in ("force_in", "force_out"):
-            for x in getattr(settings, key):
-                if x not in ids:
-                    out.error(scenario.where_of(key), f"initiative {x!r} is not in the portfolio", column=key)
-    mandatory_rows = dict(zip(ini["id"][ini["mandatory"].astype(bool)], ini["_row"][ini["mandatory"].astype(bool)]))
-    mandatory = set(mandatory_rows)
-    forced_out = set(settings.force_out)
-    must = mandatory | set(settings.force_in)
-
-    def why(x):
-        return f"mandatory ({where['initiatives']}, row {mandatory_rows[x]})" if x in mandatory else "in force_in"
-
-    for x in sorted(must & forced_out):
-        out.error(scenario.where_of("force_out"), f"{x!r} is {why(x)} and also in force_out", column="force_out")
-    # What must be selected because something that must be selected needs it (transitively).
-    needed = {x: None for x in must}  # id -> the initiative that needs it (None: must itself)
-    frontier = list(must)
-    needs = {}
-    for a, b in zip(ordered["predecessor"], ordered["successor"]):
-        needs.setdefault(b, []).append(a)
-    while frontier:
-        b = frontier.pop()
-        for a in needs.get(b, ()):
-            if a not in needed:
-                needed[a] = b
-                frontier.append(a)
-
-    def chain(x):
-        path = [x]
-        while needed[path[-1]] is not None:
-            path.append(needed[path[-1]])
-        return path  # x, what needs x, ..., the must-select initiative
-
-    for x in sorted(set(needed) - must):
-        if x in forced_out:
-            c = chain(x)
-            through = f" ({' needs '.join(c[::-1])})" if len(c) > 2 else ""
-            out.warn(scenario.where_of("force_out"), f"{x!r} is forced out, but {c[-1]!r} must be selected and "
-                     f"needs it{through}: no plan can do both, so the run will be infeasible", column="force_out")
-    for i in dep.index[dep["type"] == "excludes"]:
-        a, b = dep.at[i, "predecessor"], dep.at[i, "successor"]
-        if a in must and b in must:
-            out.error(where["dependencies"], f"{a!r} and {b!r} exclude each other but both must be selected "
-                      f"({a} is {why(a)}, {b} is {why(b)})", dep.at[i, "_row"], "type")
-        elif a in needed and b in needed:
-            out.warn(where["dependencies"], f"{a!r} and {b!r} exclude each other, but both are needed by initiatives "
-                     "that must be selected: the run will be infeasible", dep.at[i, "_row"], "type")
-    if "resources" in readable:
-        for n, adj in enumerate(scenario.adjustments):
-            if adj.resource not in known_resources:
-                out.error(scenario.where_of("adjustments"), f"resource {adj.resource!r} is not defined",
-                          column=f"adjustments[{n}].resource")
-    score_columns = {c for c in ini.columns if c.startswith("score_")}
-    for objective in settings.alignment_weights:
-        if f"score_{objective}" not in score_columns and "initiatives" in raw:
-            key = f"objective.alignment_weights.{objective}"
-            out.warn(scenario.where_of(key), f"no initiative has a score_{objective} column, so this weight has no "
-                     "effect", column=key)
-
-    # ---- warnings: periods with no limit for a resource that is used. Coverage does not depend on
-    # amounts, so this is reported even when there are errors (one pass shows everything).
-    if "capacity" in raw:
-        used = set(dem["resource"][dem["amount"].fillna(0) > 0])
-        if (ini["capital_cost"].fillna(0) > 0).any():
-            used.add("capital")
-        if (ini[["revenue_cost", "running_cost"]].fillna(0).to_numpy() > 0).any():
-            used.add("revenue")
-        if settings.external and ((res["kind"] == "staff") & (res["external_cost"].fillna(0) > 0)
-                                  & (res["external_max"].fillna(0) > 0)).any():
-            used.add("revenue")  # external staff are paid from revenue
-        covered: dict[str, set[int]] = {}
-        for r, ps in zip(cap["resource"], cap_periods):
-            covered.setdefault(r, set()).update(ps)
-        # a resource given some limits is meant to be limited, so its gaps are worth a word even if unused
-        for r in sorted((used | set(covered) - {""}) & known_resources):
-            missing = [p for p in range(T) if p not in covered.get(r, set())]
-            if missing:
-                out.warn(where["capacity"], f"{r} has no limit in {len(missing)} of the {T} periods "
-                         f"({_spans(missing, horizon)}): there it can be used without bound", column="resource")
-
+def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
+    """The portfolio, or None when `out` holds errors."""
+    read = _read_source(scenario, out)
+    if read is None:
+        return None
+    ctx = _Context(scenario, scenario.portfolio, read, out)
+    for rule in _RULES:
+        rule(ctx)
     if out.has_errors:
         return None
-
-    # ---- build typed entity tables
-    initiatives = pd.DataFrame({
-        "name": ini["name"].where(ini["name"] != "", ini["id"]),
-        "directorate": ini["directorate"], "category": ini["category"],
-        "duration": ini["duration"].astype(int),
-        "earliest_start": es.fillna(0).clip(lower=0).astype(int),
-        "latest_finish": lf.astype("Int64"),
-        "mandatory": ini["mandatory"].astype(bool),
-    })
-    for col in ("capital_cost", "revenue_cost", "running_cost", "benefit", "revenue"):
-        initiatives[col] = ini[col].astype(float)
-    initiatives["ramp"] = ini["ramp"].astype(int)
-    passthrough = [c for c in ini.columns if c not in initiatives.columns and c not in ("id", "_row")]
-    for col in passthrough:
-        initiatives[col] = ini[col].astype(float) if col.startswith("score_") else ini[col]
-    initiatives.index = pd.Index(ini["id"], name="initiative")
-
-    resources = pd.DataFrame({"kind": res["kind"], "external_cost": res["external_cost"].astype(float),
-                              "external_max": res["external_max"].astype(float)})
-    resources.index = pd.Index(res["resource"], name="resource")
-    for m in MONEY_RESOURCES:
-        if m not in resources.index:
-            resources.loc[m] = ["money", 0.0, 0.0]
-    resources.loc[resources["kind"] == "money", "external_max"] = 0.0
-    for extra in res.columns:
-        if extra not in ("resource", "kind", "external_cost", "external_max", "_row"):
-            resources[extra] = pd.Series(list(res[extra]), index=res["resource"])
-
-    demands = pd.DataFrame({"initiative": dem["initiative"], "resource": dem["resource"],
-                            "offset_kind": offset_kind, "k": k, "amount": dem["amount"].astype(float)})
-    capacity = pd.DataFrame({"resource": cap["resource"], "period": cap["period"], "periods": cap_periods,
-                             "amount": cap["amount"].astype(float)}).reset_index(drop=True)
-    funding = pd.DataFrame({"source": fund["source"], "resource": fund["resource"], "period": fund["period"],
-                            "amount": fund["amount"].astype(float),
-                            "milestone": pd.Series([m if m else None for m in fund["milestone"]], dtype=object,
-                                                   index=fund.index),
-                            "capacity_row": capacity_row, "milestone_period": milestone_period}).reset_index(drop=True)
-    dependencies = pd.DataFrame({"predecessor": dep["predecessor"], "successor": dep["successor"],
-                                 "type": dep["type"], "lag": dep["lag"].astype(int)}).reset_index(drop=True)
-
-    # ---- scenario adjustments, in order
-    for n, adj in enumerate(scenario.adjustments):
-        lo = horizon.bounds(adj.start)[0] if adj.start else -10**9
-        hi = horizon.bounds(adj.end)[1] if adj.end else 10**9
-        # a row changes only when every period it covers lies in range (a year row half inside stays)
-        hit = np.array([r == adj.resource and bool(ps) and lo <= min(ps) and max(ps) <= hi
-                        for r, ps in zip(capacity["resource"], capacity["periods"])], dtype=bool)
-        if adj.scale is not None:
-            capacity.loc[hit, "amount"] *= adj.scale
-            landing = funding["capacity_row"].isin(np.flatnonzero(hit))
-            funding.loc[landing, "amount"] *= adj.scale
-        else:
-            capacity.loc[hit, "amount"] += adj.add
-            negative = capacity.index[hit & (capacity["amount"] < 0).to_numpy()]
-            for i in negative[:3]:
-                out.error(scenario.where_of("adjustments"), f"adding {adj.add:g} leaves {adj.resource} in "
-                          f"{capacity.at[i, 'period']} at {capacity.at[i, 'amount']:g}; a limit cannot be negative",
-                          column=f"adjustments[{n}].add")
-        if not hit.any():
-            out.warn(scenario.where_of("adjustments"), f"adjustment of {adj.resource} changes no capacity row",
-                     column=f"adjustments[{n}]")
+    tables = _entity_tables(ctx)
+    _apply_adjustments(ctx, tables["capacity"], tables["funding"])
     if out.has_errors:
         return None
-
-    return Portfolio(name=scenario.name, horizon=horizon, settings=settings, initiatives=initiatives,
-                     resources=resources, demands=demands, capacity=capacity, funding=funding,
-                     dependencies=dependencies, scenario=scenario, warnings=out.issues,
-                     input_hash=_hash_inputs(scenario, scenario.portfolio))
+    return Portfolio(name=scenario.name, horizon=scenario.horizon, settings=scenario.settings, **tables,
+                     scenario=scenario, warnings=out.issues, input_hash=hash_files(input_files(scenario)),
+                     passthrough_columns=ctx.passthrough)
 
 
 def load(scenario: str | Path | Scenario) -> Portfolio:

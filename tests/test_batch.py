@@ -188,3 +188,39 @@ def test_batch_cli_exit_codes(tmp_path):
                            "--out", str(tmp_path / "out2"), "--quiet"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3
     assert "broken: bad input" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_one_input_hash_follows_every_file_the_run_reads(tmp_path):
+    """The batch cache key and summary.json's input hash come from one function over the same files:
+    the scenario, what it extends, and every table (whatever the case of its file name)."""
+    from prioritiser.batch import plan_job
+    from prioritiser.validate import hash_files, input_files
+
+    folder = tmp_path / "trust"
+    folder.mkdir()
+    (folder / "Initiatives.CSV").write_text("id,duration,capital_cost,benefit\nA,1,60,130\n")
+    (folder / "capacity.csv").write_text("resource,period,amount\ncapital,2026/27,100\n")
+    (folder / "notes.txt").write_text("not a table\n")
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump({"portfolio": "trust", "horizon": {"start": "2026/27 Q1", "periods": 4}}))
+    child = tmp_path / "child.yaml"
+    child.write_text(yaml.safe_dump({"extends": "base.yaml", "objective": {"discount_rate": 0.03}}))
+
+    def key_and_hash():
+        job = plan_job(child, tmp_path / "out", {}, None)
+        return job.key, prioritiser.load(child).input_hash
+
+    first = key_and_hash()
+    assert first == key_and_hash()  # deterministic
+    sc = prioritiser.load_scenario(child)
+    assert [p.name for p in input_files(sc)] == ["child.yaml", "base.yaml", "Initiatives.CSV", "capacity.csv"]
+    assert first[1] == hash_files(input_files(sc))
+    seen = {first}
+    for path in (child, base, folder / "Initiatives.CSV", folder / "capacity.csv"):
+        path.write_text(path.read_text() + "\n# changed\n" if path.suffix == ".yaml" else
+                        path.read_text() + ("B,1,1,1\n" if "Init" in path.name else "capital,2026/27 Q1,5\n"))
+        now = key_and_hash()
+        assert now[0] not in {k for k, _ in seen} and now[1] not in {h for _, h in seen}, path.name
+        seen.add(now)
+    (folder / "notes.txt").write_text("changed, but not read\n")
+    assert key_and_hash() == now

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from prioritiser.schema import TABLES
+from prioritiser.schema import ADJUSTMENT, SCENARIO, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,3 +60,19 @@ def test_user_docs_describe_every_input_column():
         assert f"### {table.name}" in doc
         for col in table.columns:
             assert f"`{col.name}`" in doc, (table.name, col.name)
+
+
+def test_user_docs_describe_every_scenario_key():
+    """Every key of a scenario file (schema.SCENARIO) and of an adjustment appears in the format doc's scenario part."""
+    doc = (ROOT / "docs" / "format.md").read_text()
+    scenario_part = doc[doc.index("## The scenario"):doc.index("## The objective")]
+
+    def keys(schema, prefix=""):
+        for key, value in schema.items():
+            yield prefix + key
+            if isinstance(value, dict):
+                yield from keys(value, f"{prefix}{key}.")
+
+    for path in [*keys(SCENARIO), *(f"adjustments[].{k}" for k in ADJUSTMENT)]:
+        leaf = path.split(".")[-1]
+        assert f"{leaf}:" in scenario_part or f"`{leaf}`" in scenario_part, path

@@ -323,3 +323,55 @@ def test_adjustment_problems_against_the_portfolio(tmp_path, base):
     issues = prioritiser.validate(path)
     assert [(i.severity, i.column) for i in issues] == [("warning", "adjustments[0]")]
     assert "changes no capacity row" in issues[0].message
+
+
+# ---------------------------------------------------------------- YAML syntax errors in plain words (issue 11)
+
+
+@pytest.mark.parametrize("text, line, phrase", [
+    ("portfolio: trust\nhorizon:\n\tstart: 2026/27 Q1\n\tperiods: 8\n", 3, "indented with a tab"),
+    ("portfolio: trust\nhorizon:\n  start: 2026/27 Q1\n    periods: 8\n", 4, "indented more than the line above"),
+    ("portfolio: trust\nhorizon:\n    start: 2026/27 Q1\n  periods: 8\n", 4, "indented differently"),
+    ("portfolio: trust\n  horizon: {start: 2026/27 Q1, periods: 8}\n", 2, "indented more than the line above"),
+    ("portfolio: trust\nhorizon\n  start: 2026/27 Q1\n  periods: 8\n", 2, "no ':' after its key"),
+    ("portfolio: trust\nhorizon:\n  start 2026/27 Q1\n  periods: 8\n", 3, "no ':' after its key"),
+    ("portfolio:trust\nhorizon: {start: 2026/27 Q1, periods: 8}\n", 1, "needs a space after the ':'"),
+    ('portfolio: trust\nhorizon:\n  start: "2026/27 Q1\n  periods: 8\n', 3, "quote opened on this line is never closed"),
+    ("portfolio: 'trust\nhorizon: {start: 2026/27 Q1, periods: 8}\n", 1, "quote opened on this line is never closed"),
+    ("portfolio: trust\nforce_in: [A, B\nhorizon: {start: 2026/27 Q1, periods: 8}\n", 2,
+     "the '[' opened on this line is not closed by ']'"),
+    ("portfolio: trust\nhorizon: {start: 2026/27 Q1, periods: 8\n", 2, "the '{' opened on this line is not closed"),
+    ("portfolio: trust\ndescription: Capital: cut by 10%\n", 2, "put the whole value in quotes"),
+    ('portfolio: "C:\\data\\trust"\n', 1, "a backslash"),
+])
+def test_yaml_errors_are_one_plain_sentence_with_the_line(tmp_path, text, line, phrase):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    issues = prioritiser.validate(path)
+    assert len(issues) == 1, "\n".join(map(str, issues))
+    (issue,) = issues
+    assert (Path(issue.where).name, issue.row, issue.column) == ("s.yaml", line, None)
+    assert phrase in issue.message
+    for pyyaml in ("mapping values are not allowed", "could not find expected", "while scanning", "<block end>"):
+        assert pyyaml not in issue.message
+    assert f"s.yaml, line {line}: " in str(issue)
+
+
+def test_yaml_error_in_an_extended_file_names_that_file(tmp_path, base):
+    base.write_text("portfolio: trust\nhorizon:\n  start: 2026/27 Q1\n   periods: 8\n")
+    child = write_yaml(tmp_path / "child.yaml", {"extends": "base.yaml"})
+    (issue,) = prioritiser.validate(child)
+    assert (Path(issue.where).name, issue.row) == ("base.yaml", 4)
+    assert "indented more than the line above" in issue.message
+
+
+def test_scenario_defaults_come_from_the_schema():
+    from prioritiser.scenario import Settings, SolverOptions
+    from prioritiser.schema import SCENARIO
+
+    settings, solver = Settings(), SolverOptions()
+    assert settings.discount_rate == SCENARIO["objective"]["discount_rate"].default
+    assert settings.weights == {k: key.default for k, key in SCENARIO["objective"]["weights"].items()}
+    assert settings.external is SCENARIO["external"].default
+    assert (solver.name, solver.time_limit, solver.gap) == tuple(SCENARIO["solver"][k].default
+                                                                 for k in ("name", "time_limit", "gap"))

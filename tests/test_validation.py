@@ -133,13 +133,16 @@ def test_missing_required_column(tmp_path):
     the_issue(issues, "initiatives.csv", 1, "duration", "did you mean 'duraton'?")
 
 
-def test_misspelt_optional_column_is_kept_with_a_warning(tmp_path):
+def test_misspelt_optional_column_is_an_error(tmp_path):
+    # Issue 7: a header typo used to be a warning, and capital became 0 everywhere in a published plan.
     text = edit("initiatives", "capital_cost", "captial_cost")
     path = write_case(tmp_path, initiatives=text, capacity=add_rows("capacity"))
     issues = prioritiser.validate(path)
-    the_issue(issues, "initiatives.csv", 1, "captial_cost", "did you mean 'capital_cost'?", severity="warning")
-    assert errors(issues) == []
-    assert list(prioritiser.load(path).initiatives["captial_cost"]) == ["1000", "500", "0"]
+    issue = the_issue(issues, "initiatives.csv", 1, "captial_cost", "did you mean 'capital_cost'?")
+    assert "read as 0 on every row" in issue.message
+    assert len(errors(issues)) == 1
+    with pytest.raises(prioritiser.InputError):
+        prioritiser.load(path)
 
 
 def test_duplicate_ids(tmp_path):
@@ -483,3 +486,218 @@ def test_garbage_messages_are_plain(tmp_path):
     assert "not found" in messages("extends_missing") and "key extends" in messages("extends_missing")
     assert "cannot be opened as an Excel workbook" in messages("junk_xlsx")
     assert "is a folder" in messages("scenario_is_a_folder")
+
+
+# ---------------------------------------------------------------- misspelt headers (issue 7)
+
+
+def _with_column(name: str, column: str) -> str:
+    """BASE[name] with `column` in its header (added with a value on every row when BASE lacks it)."""
+    lines = csv_text(BASE[name]).splitlines()
+    if column not in lines[0].split(","):
+        lines = [lines[0] + f",{column}"] + [line + ",0" for line in lines[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def _rename_header(text: str, old: str, new: str) -> str:
+    header, rest = text.split("\n", 1)
+    cells = header.split(",")
+    cells[cells.index(old)] = new
+    return ",".join(cells) + "\n" + rest
+
+
+def _swapped(name: str) -> str:
+    """`name` with two neighbouring letters swapped (one typo), or a plural for a short name."""
+    if len(name.replace("_", "")) < 5:
+        return name + "s"
+    for i in range(2, len(name) - 1):
+        if name[i] != name[i + 1] and "_" not in name[i:i + 2]:
+            return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+    raise AssertionError(name)
+
+
+def _header_typos():
+    cases = []
+    for table in prioritiser.schema.TABLES.values():
+        for col in table.columns:
+            if not (col.required or col.type == "money"):
+                continue
+            variants = [_swapped(col.name)]
+            if "_" in col.name:
+                variants += [col.name.replace("_", ""), col.name.replace("_", "-").title()]  # capitalcost, Capital-Cost
+            cases += [pytest.param(table.name, col.name, typo, id=f"{table.name}-{typo}") for typo in variants]
+    return cases
+
+
+@pytest.mark.parametrize("table, column, typo", _header_typos())
+def test_misspelt_header_is_one_error_naming_file_column_and_known_name(tmp_path, table, column, typo):
+    text = _rename_header(_with_column(table, column), column, typo)
+    issues = prioritiser.validate(write_case(tmp_path, **{table: text}))
+    (issue,) = errors(issues)  # one error: no follow-on errors from the column read as missing
+    assert (issue.where, issue.row) == (f"{table}.csv", 1), str(issue)
+    if prioritiser.schema.TABLES[table].column(column).required:
+        assert issue.column == column  # the missing required column, with the header that was meant as it
+        assert f"required column {column!r} is missing; did you mean {typo!r}?" in issue.message
+    else:
+        assert issue.column == typo  # the header as the file has it, and the name it should have
+        assert f"column {typo!r} is not one prioritiser reads; did you mean {column!r}?" in issue.message
+    with pytest.raises(prioritiser.InputError):
+        prioritiser.load(write_case(tmp_path, **{table: text}))
+
+
+def test_misspelt_header_in_a_workbook_names_the_sheet(tmp_path):
+    book = tmp_path / "trust.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        for name, text in BASE.items():
+            text = _rename_header(csv_text(text), "capital_cost", "Captial Cost") if name == "initiatives" else text
+            frame = pd.read_csv(pd.io.common.StringIO(csv_text(text)), dtype=str, keep_default_na=False)
+            frame.to_excel(writer, sheet_name=name, index=False)
+    path = tmp_path / "book.yaml"
+    path.write_text(yaml.safe_dump({"portfolio": "trust.xlsx", "horizon": HORIZON}))
+    (issue,) = errors(prioritiser.validate(path))
+    assert (issue.where, issue.row, issue.column) == ("trust.xlsx, sheet initiatives", 1, "Captial Cost")
+    assert "did you mean 'capital_cost'?" in issue.message
+
+
+def test_a_header_written_twice_in_two_spellings_is_an_error(tmp_path):
+    text = csv_text(BASE["initiatives"]).replace("benefit\n", "benefit,Benefit \n", 1)
+    text = "\n".join(line + ",5" if n else line for n, line in enumerate(text.splitlines())) + "\n"
+    (issue,) = errors(prioritiser.validate(write_case(tmp_path, initiatives=text)))
+    assert (issue.where, issue.column) == ("initiatives.csv", "Benefit")
+    assert "'benefit' is there too" in issue.message
+
+
+def test_other_columns_pass_through_and_are_listed_once(tmp_path):
+    # 'rank' is one letter from nothing prioritiser reads long enough to be a typo ('ramp' is two away);
+    # 'cost_centre' and 'owner' are plainly the trust's own
+    text = "\n".join(line + (",owner,rank" if n == 0 else f",Jo {n},{n}")
+                     for n, line in enumerate(csv_text(BASE["initiatives"]).splitlines())) + "\n"
+    resources = csv_text(BASE["resources"]).replace("external_max\n", "external_max,cost_centre\n", 1)
+    resources = resources.replace(",1\n", ",1,CC-12\n")
+    path = write_case(tmp_path, initiatives=text, resources=resources)
+    assert prioritiser.validate(path) == []
+    p = prioritiser.load(path)
+    assert p.passthrough_columns == {"initiatives": ["owner", "rank"], "resources": ["cost_centre"]}
+    assert list(p.initiatives["owner"]) == ["Jo 1", "Jo 2", "Jo 3"]
+    assert list(p.initiatives["rank"]) == ["1", "2", "3"] and list(p.initiatives["ramp"]) == [0, 0, 0]
+    assert p.resources.loc["developer", "cost_centre"] == "CC-12"
+    from prioritiser.report import summary_dict
+
+    summary = summary_dict(prioritiser.run(path))
+    assert summary["passthrough_columns"] == {"initiatives": ["owner", "rank"], "resources": ["cost_centre"]}
+    assert summary["warnings"] == []
+
+
+# ---------------------------------------------------------------- one error, not a flood (issue 11)
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "sample-trust"
+
+
+def _sample_case(tmp_path: Path, folder: str | None = None) -> Path:
+    """A copy of the sample trust's portfolio (to break) and a scenario over it."""
+    import shutil
+
+    target = tmp_path / "trust"
+    shutil.copytree(SAMPLE, target)
+    doc = yaml.safe_load((SAMPLE.parent / "baseline.yaml").read_text())
+    doc["portfolio"] = folder or "trust"
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_sample_trust_with_header_only_initiatives_gives_one_error(tmp_path):
+    path = _sample_case(tmp_path)
+    ini = tmp_path / "trust" / "initiatives.csv"
+    ini.write_text(ini.read_text().splitlines()[0] + "\n")
+    issues = prioritiser.validate(path)
+    assert len(issues) == 1  # was 294: every demand, dependency and milestone naming an unknown initiative
+    the_issue(issues, "initiatives.csv", 2, None, "there are no initiatives")
+
+
+def test_sample_trust_workbook_with_a_misnamed_sheet_gives_one_error(tmp_path):
+    book = tmp_path / "trust.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        for csv_path in sorted(SAMPLE.glob("*.csv")):
+            sheet = "Initiative" if csv_path.stem == "initiatives" else csv_path.stem
+            pd.read_csv(csv_path, dtype=str, keep_default_na=False).to_excel(writer, sheet_name=sheet, index=False)
+    path = _sample_case(tmp_path, "trust.xlsx")
+    issues = prioritiser.validate(path)
+    assert len(issues) == 1
+    issue = the_issue(issues, "trust.xlsx, sheet initiatives", None, None, "the initiatives sheet is required")
+    assert "did you mean 'Initiative'? (rename the sheet initiatives)" in issue.message
+
+
+@pytest.mark.parametrize("wrong", ["initatives.csv", "Initiative.csv", "initiatives.txt"])
+def test_misnamed_initiatives_file_gives_one_error_with_a_suggestion(tmp_path, wrong):
+    path = _sample_case(tmp_path)
+    (tmp_path / "trust" / "initiatives.csv").rename(tmp_path / "trust" / wrong)
+    issues = prioritiser.validate(path)
+    assert len(issues) == 1
+    issue = the_issue(issues, "initiatives.csv", None, None, "the initiatives table is required")
+    assert f"did you mean {wrong!r}? (rename it initiatives.csv)" in issue.message
+
+
+def test_misnamed_optional_table_is_one_error_at_the_file(tmp_path):
+    path = _sample_case(tmp_path)
+    (tmp_path / "trust" / "resources.csv").rename(tmp_path / "trust" / "Resource.csv")
+    issues = prioritiser.validate(path)
+    assert len(issues) == 1  # not one per demand and capacity row naming a staff role
+    the_issue(issues, "Resource.csv", None, None, "if it holds the resources table, rename it resources.csv")
+
+
+def test_no_resources_table_with_staff_named_gives_one_error(tmp_path):
+    path = _sample_case(tmp_path)
+    (tmp_path / "trust" / "resources.csv").unlink()
+    issues = prioritiser.validate(path)
+    assert len(issues) == 1
+    issue = the_issue(issues, "resources.csv", None, None, "there is no resources table")
+    assert "demands.csv and capacity.csv name 'project_manager', 'developer'" in issue.message
+
+
+def test_header_only_or_missing_capacity_gives_one_error(tmp_path):
+    path = write_case(tmp_path, capacity="resource,period,amount\n")
+    issues = prioritiser.validate(path)
+    assert len(issues) == 1  # no "no capacity row" for the funding, no coverage warnings
+    the_issue(issues, "capacity.csv", 2, None, "there are no capacity rows")
+    path = write_case(tmp_path, capacity=None)
+    (tmp_path / "portfolio" / "capacity.csv").unlink()
+    issues = prioritiser.validate(path)
+    assert len(issues) == 1
+    the_issue(issues, "capacity.csv", None, None, "the capacity table is required")
+
+
+def test_a_table_without_its_key_column_gives_one_error(tmp_path):
+    issues = prioritiser.validate(write_case(tmp_path, initiatives=_rename_header(csv_text(BASE["initiatives"]),
+                                                                                  "id", "code")))
+    assert len(errors(issues)) == 1  # not one per demand, dependency and milestone naming A, B or C
+    the_issue(issues, "initiatives.csv", 1, "id", "required column 'id' is missing")
+    issues = prioritiser.validate(write_case(tmp_path, capacity=_rename_header(csv_text(BASE["capacity"]),
+                                                                               "period", "when")))
+    assert len(errors(issues)) == 1  # not "no capacity row" for the funding row
+    the_issue(issues, "capacity.csv", 1, "period", "required column 'period' is missing")
+
+
+def test_an_undefined_name_on_many_rows_is_one_error_listing_them(tmp_path):
+    capacity = csv_text(BASE["capacity"]).replace("developer,", "develper,")
+    issues = prioritiser.validate(write_case(tmp_path, capacity=capacity))
+    issue = the_issue(issues, "capacity.csv", 6, "resource", "resource 'develper' is not defined")
+    assert "(also on rows 7)" in issue.message
+    assert len(errors(issues)) == 1
+    assert [i for i in issues if i.severity == "warning"] == []  # its coverage is unknown, not missing
+
+
+def test_labels_of_another_granularity_are_one_error_per_column(tmp_path):
+    path = write_case(tmp_path, {"horizon": {"start": "2026/27", "periods": 2, "granularity": "year"}},
+                      initiatives=csv_text(BASE["initiatives"]).replace(",,,false", ",2026/27 Q3,,false"),
+                      capacity=add_rows("capacity", "developer,2026/27 Q1,1", "developer,2026/27 Q2,1",
+                                        "developer,2026/27 Q3,1"))
+    issues = errors(prioritiser.validate(path))
+    assert [(i.where, i.row, i.column) for i in issues] == [("initiatives.csv", 2, "earliest_start"),
+                                                            ("initiatives.csv", 4, "latest_finish"),
+                                                            ("capacity.csv", 8, "period")]
+    assert "these are quarter labels (e.g. '2026/27 Q3'), but the horizon is in years" in issues[0].message
+    assert "set horizon.granularity: quarter" in issues[0].message and "rows 2, 3, 4" in issues[0].message
+    assert "'2027/28 Q4' is not a year label" in issues[1].message  # one such label is just a wrong label
+    assert "rows 8, 9, 10" in issues[2].message
