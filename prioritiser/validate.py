@@ -243,13 +243,14 @@ class _Context:
     known_resources: set[str] = field(default_factory=set)
     kinds: dict[str, str] = field(default_factory=dict)
     periods: dict[tuple[str, str], pd.Series | list] = field(default_factory=dict)  # (table, column) -> indices
-    offsets: tuple[list[str], list[int]] = ([], [])  # demands: offset kind and k per row
-    funding_rows: tuple[list[int], list[int]] = ([], [])  # funding: capacity row and milestone period per row
+    offsets: tuple[list[str], list[int]] = field(default_factory=lambda: ([], []))  # demands: offset kind, k
+    funding_rows: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))  # capacity row, milestone
     ordered: pd.DataFrame | None = None  # dependencies that need their predecessor
     must: set[str] = field(default_factory=set)  # mandatory or forced in
     mandatory_rows: dict[str, int] = field(default_factory=dict)
     undefined: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (table, column) -> unknown names
     bad_label_rows: dict[str, set] = field(default_factory=dict)  # table -> rows whose period label is bad
+    where: dict[str, str] = field(init=False)  # table -> "initiatives.csv" or "trust.xlsx, sheet initiatives"
 
     def __post_init__(self):
         folder = self.source.is_dir()
