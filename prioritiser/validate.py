@@ -175,7 +175,7 @@ def _check_headers(raw: RawTable, table: Table, out: _Collector) -> list[str]:
         if col.required and col.name not in found:
             typo = [name for name in unknown if near[name] == col.name]
             guess = typo or difflib.get_close_matches(col.name, unknown, n=1, cutoff=0.6)
-            hint = f"; did you mean {guess[0]!r}? (rename that header {col.name})" if guess else ""
+            hint = f"; did you mean {guess[0]!r}? (rename that header {col.name!r})" if guess else ""
             out.error(raw.where, f"required column {col.name!r} is missing{hint} "
                       f"(columns found: {', '.join(found) or 'none'})", 1, col.name)
     for name in unknown:
