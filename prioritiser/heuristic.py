@@ -32,6 +32,105 @@ def _value_density(model: Model) -> tuple[np.ndarray, np.ndarray]:
     return best, best / (load + 1e-3)
 
 
+class _Placer:
+    """The plan being placed: its column vector `x` and the activity `act` of every model row."""
+
+    def __init__(self, model: Model, preference: np.ndarray, skip: np.ndarray):
+        p = model.portfolio
+        self.model = model
+        self.preference = preference
+        self.skip = skip
+        self.must = p.must_select
+        self.A = A = model.A.tocsc()
+        self.hi = model.row_hi
+        self.tol = 1e-7 * np.maximum(1.0, np.abs(self.hi))
+        self.act = np.zeros(A.shape[0])
+        self.x = np.zeros(model.n_cols)
+        # the purchase column that relieves each row (-1 entries of the e columns), if any
+        self.relief = np.full(A.shape[0], -1)
+        E = A[:, model.n_x:].tocoo()
+        self.relief[E.row[E.data < 0]] = E.col[E.data < 0] + model.n_x
+        N = len(p.initiatives)
+        self.preds: list[list[int]] = [[] for _ in range(N)]
+        dep = p.dependencies
+        if len(dep):
+            timed = dep["type"] != "excludes"
+            for a, b in zip(p.ids.get_indexer(dep["predecessor"][timed]), p.ids.get_indexer(dep["successor"][timed])):
+                self.preds[b].append(a)
+        self.placed = np.zeros(N, bool)
+        self.failed = np.zeros(N, bool)
+
+    def column(self, col: int) -> tuple[np.ndarray, np.ndarray]:
+        A = self.A
+        return A.indices[A.indptr[col]:A.indptr[col + 1]], A.data[A.indptr[col]:A.indptr[col + 1]]
+
+    def try_column(self, col: int, worth: float) -> bool:
+        """Start `col` if it fits, buying the external staff its one-period staff limits need."""
+        r, a = self.column(col)
+        new = self.act[r] + a
+        over = new > self.hi[r] + self.tol[r]
+        if not over.any():
+            self.act[r] = new
+            self.x[col] = 1.0
+            return True
+        buy_cols = self.relief[r[over]]
+        if (buy_cols < 0).any():
+            return False
+        amounts = {}
+        for ecol, excess in zip(buy_cols, new[over] - self.hi[r[over]]):
+            amounts[ecol] = max(amounts.get(ecol, 0.0), excess)
+        return self.try_buying(col, worth, r, a, amounts)
+
+    def try_buying(self, col: int, worth: float, r: np.ndarray, a: np.ndarray, amounts: dict) -> bool:
+        """Start `col` with the purchases `amounts` if they are allowed, worth it and fit."""
+        m = self.model
+        cost = 0.0
+        delta = np.zeros(self.A.shape[0])
+        delta[r] += a
+        for ecol, amount in amounts.items():
+            if self.x[ecol] + amount > m.col_hi[ecol] + 1e-9:
+                return False
+            er, ea = self.column(ecol)
+            delta[er] += amount * ea
+            cost -= m.c[ecol] * amount
+        if worth - cost <= 0 and not self.must[m.col_init[col]]:
+            return False
+        touched = np.flatnonzero(delta)
+        if np.any(self.act[touched] + delta[touched] > self.hi[touched] + self.tol[touched]):
+            return False
+        self.act[touched] += delta[touched]
+        self.x[col] = 1.0
+        for ecol, amount in amounts.items():
+            self.x[ecol] += amount
+        return True
+
+    def place_one(self, i: int, depth: int = 0) -> bool:
+        """Place initiative i (its unplaced predecessors first) at its most preferred start that fits."""
+        if self.placed[i]:
+            return True
+        if self.failed[i] or depth > 50:
+            return False
+        for a in self.preds[i]:
+            if not self.placed[a] and (self.skip[a] or not self.place_one(a, depth + 1)):
+                return False
+        cols = self.model.cols_of[i]
+        for col in cols[np.argsort(-self.preference[cols], kind="stable")]:
+            if self.try_column(col, self.model.c[col]):
+                self.placed[i] = True
+                return True
+        return False
+
+    def place_all(self, order: np.ndarray, passes: int) -> None:
+        for _ in range(passes):  # room freed or predecessors placed later give another chance
+            before = self.placed.sum()
+            self.failed[:] = False
+            for i in order:
+                if not self.placed[i] and not self.skip[i] and not self.place_one(i):
+                    self.failed[i] = True
+            if self.placed.sum() == before:
+                break
+
+
 def place(model: Model, order: np.ndarray, preference: np.ndarray, skip: np.ndarray,
           passes: int = 3) -> np.ndarray | None:
     """Place initiatives in `order` at their feasible start of highest `preference` (per x column).
@@ -41,93 +140,14 @@ def place(model: Model, order: np.ndarray, preference: np.ndarray, skip: np.ndar
     within `external_max` and the revenue limits, when the initiative is still worth it.
     `skip[i]` leaves an optional initiative out. Returns a feasible column vector or None.
     """
-    n_x = model.n_x
-    p = model.portfolio
-    N = len(p.initiatives)
-    A = model.A.tocsc()
-    hi = model.row_hi
-    act = np.zeros(A.shape[0])
-    x = np.zeros(model.n_cols)
-    if n_x == 0:
+    if model.n_x == 0:
+        x = np.zeros(model.n_cols)
         return x if np.all(model.row_lo <= 0) else None
-    must = p.must_select
-    tol = 1e-7 * np.maximum(1.0, np.abs(hi))
-    # the purchase column that relieves each row (-1 entries of the e columns), if any
-    relief = np.full(A.shape[0], -1)
-    E = A[:, n_x:].tocoo()
-    relief[E.row[E.data < 0]] = E.col[E.data < 0] + n_x
-    preds: list[list[int]] = [[] for _ in range(N)]
-    dep = p.dependencies
-    if len(dep):
-        timed = dep["type"] != "excludes"
-        for a, b in zip(p.ids.get_indexer(dep["predecessor"][timed]), p.ids.get_indexer(dep["successor"][timed])):
-            preds[b].append(a)
-    placed = np.zeros(N, bool)
-    failed = np.zeros(N, bool)
-
-    def column(col):
-        return A.indices[A.indptr[col]:A.indptr[col + 1]], A.data[A.indptr[col]:A.indptr[col + 1]]
-
-    def try_column(col, worth) -> bool:
-        r, a = column(col)
-        new = act[r] + a
-        over = new > hi[r] + tol[r]
-        if not over.any():
-            act[r] = new
-            x[col] = 1.0
-            return True
-        buy_cols = relief[r[over]]
-        if (buy_cols < 0).any():
-            return False
-        amounts = {}
-        for ecol, excess in zip(buy_cols, new[over] - hi[r[over]]):
-            amounts[ecol] = max(amounts.get(ecol, 0.0), excess)
-        cost = 0.0
-        delta = np.zeros(A.shape[0])
-        delta[r] += a
-        for ecol, amount in amounts.items():
-            if x[ecol] + amount > model.col_hi[ecol] + 1e-9:
-                return False
-            er, ea = column(ecol)
-            delta[er] += amount * ea
-            cost -= model.c[ecol] * amount
-        if worth - cost <= 0 and not must[model.col_init[col]]:
-            return False
-        touched = np.flatnonzero(delta)
-        if np.any(act[touched] + delta[touched] > hi[touched] + tol[touched]):
-            return False
-        act[touched] += delta[touched]
-        x[col] = 1.0
-        for ecol, amount in amounts.items():
-            x[ecol] += amount
-        return True
-
-    def place_one(i, depth=0) -> bool:
-        if placed[i]:
-            return True
-        if failed[i] or depth > 50:
-            return False
-        for a in preds[i]:
-            if not placed[a] and (skip[a] or not place_one(a, depth + 1)):
-                return False
-        cols = model.cols_of[i]
-        for col in cols[np.argsort(-preference[cols], kind="stable")]:
-            if try_column(col, model.c[col]):
-                placed[i] = True
-                return True
-        return False
-
-    for _ in range(passes):  # room freed or predecessors placed later give another chance
-        before = placed.sum()
-        failed[:] = False
-        for i in order:
-            if not placed[i] and not skip[i] and not place_one(i):
-                failed[i] = True
-        if placed.sum() == before:
-            break
-    if np.any(act < model.row_lo - 1e-7):
+    placer = _Placer(model, preference, skip)
+    placer.place_all(order, passes)
+    if np.any(placer.act < model.row_lo - 1e-7):
         return None
-    return x
+    return placer.x
 
 
 def rank_and_place(model: Model) -> np.ndarray | None:

@@ -6,10 +6,17 @@ and buying is allowed). The model maximises `c @ v` subject to `row_lo <= A @ v 
 
 Nothing here loops over (initiative, period) pairs: every family is generated from aligned index
 arrays with `_ranges`, which expands integer intervals per owner into flat arrays.
+
+Each constraint family is one function of the build context returning `Rows`: its block of A, its
+bounds, and a DataFrame saying what each row stands for. A new family is a new function added to
+`FAMILIES`; a new objective piece is a new column of `_objective_pieces`.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -18,6 +25,27 @@ import scipy.sparse as sp
 from .portfolio import Portfolio
 
 INF = np.inf
+
+# What a model row stands for (`Model.rows`); a family fills the columns that apply to it.
+#   family          select, capacity, precedence, requires or excludes
+#   resource        capacity: the limited resource
+#   period          capacity: the capacity table's period label (a period or a financial year);
+#                   precedence: the successor's start period the row covers ("started by then")
+#   capacity_row    capacity: the row of `Portfolio.capacity`
+#   initiative      select: the initiative selected at most (or, if it must be, exactly) once
+#   predecessor, successor, dependency (its type), dependency_row (the row of `Portfolio.dependencies`)
+ROW_COLUMNS = ("family", "resource", "period", "capacity_row", "initiative", "predecessor", "successor",
+               "dependency", "dependency_row")
+_INTEGER_ROW_COLUMNS = ("capacity_row", "dependency_row")
+
+# Display label of a row of each family, from its `rows` entry.
+ROW_LABELS = {
+    "select": "select {initiative}",
+    "capacity": "{resource} {period}",
+    "precedence": "{dependency} {predecessor} -> {successor}",
+    "requires": "requires {predecessor} -> {successor}",
+    "excludes": "excludes {predecessor} / {successor}",
+}
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -32,13 +60,17 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Rows:
-    """One constraint family before stacking."""
+    """One constraint family before stacking: lo <= A @ v <= hi, and what each row stands for
+    (`meta`: one entry per row, any of ROW_COLUMNS but `family`)."""
 
     family: str
     A: sp.csr_matrix
     lo: np.ndarray
     hi: np.ndarray
-    labels: list[str]
+    meta: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return self.A.shape[0]
 
 
 @dataclass
@@ -57,8 +89,7 @@ class Model:
     A: sp.csr_matrix
     row_lo: np.ndarray
     row_hi: np.ndarray
-    row_family: np.ndarray  # family name per row
-    row_labels: list[str]
+    rows: pd.DataFrame  # one row per model row: ROW_COLUMNS
     families: dict[str, slice]
     # per-column pieces of the objective (x columns), for reports and explanations
     components: pd.DataFrame  # columns pv_benefit, pv_revenue, in_year_revenue, alignment, pv_cost
@@ -71,6 +102,16 @@ class Model:
     @property
     def n_cols(self) -> int:
         return len(self.c)
+
+    @cached_property
+    def row_family(self) -> np.ndarray:
+        """Family name of every row."""
+        return self.rows["family"].to_numpy(object)
+
+    def row_label(self, r: int) -> str:
+        """What model row r limits, for display ("capital 2026/27", "select EPR-01", ...)."""
+        row = self.rows.iloc[int(r)]
+        return ROW_LABELS[row["family"]].format(**row)
 
 
 def start_windows(p: Portfolio) -> tuple[np.ndarray, np.ndarray]:
@@ -85,212 +126,347 @@ def start_windows(p: Portfolio) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
-def build_model(p: Portfolio) -> Model:
-    import time
+# ------------------------------------------------------------------------------------ columns
 
-    t0 = time.perf_counter()
-    ini = p.initiatives
-    T = p.horizon.T
-    N = len(ini)
-    res_names = list(p.resources.index)
-    R = len(res_names)
-    r_pos = {r: k for k, r in enumerate(res_names)}
-    is_money = (p.resources["kind"] == "money").to_numpy()
-    cap_r, rev_r = r_pos["capital"], r_pos["revenue"]
-    w = p.settings.weights
-    df = p.discount()
 
-    # ---------------------------------------------------------------- x columns
+@dataclass
+class _Columns:
+    """x[i, s] for every initiative i and start s in [first_i, last_i], then the e[r, p] purchases."""
+
+    first: np.ndarray  # per initiative: first allowed start
+    last: np.ndarray  # per initiative: last allowed start (< first: none)
+    n_start: np.ndarray  # per initiative: number of x columns
+    offset: np.ndarray  # per initiative: its first x column
+    init: np.ndarray  # per x column: initiative position
+    start: np.ndarray  # per x column: start period
+    ext_resource: np.ndarray  # per e column: resource position
+    ext_period: np.ndarray  # per e column: period
+    relief: np.ndarray  # per capacity-table row: the e column that relieves it, -1 if none
+
+    @property
+    def n_x(self) -> int:
+        return len(self.init)
+
+    @property
+    def n(self) -> int:
+        return len(self.init) + len(self.ext_resource)
+
+    def of(self, initiatives: np.ndarray, count: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(owner, x column) pairs: the first `count` (default all) x columns of each given initiative."""
+        lo = self.offset[initiatives]
+        return _ranges(lo, lo + (self.n_start[initiatives] if count is None else count))
+
+    def per_initiative(self) -> list[np.ndarray]:
+        """The x columns of each initiative."""
+        return np.split(np.arange(self.n_x), self.offset[1:]) if len(self.offset) else []
+
+    def select_sum(self, initiatives: np.ndarray) -> sp.csr_matrix:
+        """Rows (one per given initiative) summing its x columns: y_i."""
+        owner, cols = self.of(initiatives)
+        return sp.csr_matrix((np.ones(len(cols)), (owner, cols)), shape=(len(initiatives), self.n))
+
+
+def _capacity_periods(cap: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each capacity row's number of periods, and every (row, period) it covers as flat arrays."""
+    periods = cap["periods"].tolist()
+    n_periods = np.fromiter(map(len, periods), dtype=np.int64, count=len(periods))
+    flat = np.fromiter(chain.from_iterable(periods), dtype=np.int64, count=int(n_periods.sum()))
+    return n_periods, np.repeat(np.arange(len(cap)), n_periods), flat
+
+
+def _purchases(p: Portfolio) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The e columns, (resource, period) in sorted order, and the e column relieving each capacity row.
+
+    A purchase exists for every staff resource that may be bought and period with a one-period
+    limit; it relieves every one-period row of that resource and period.
+    """
+    cap, res, T = p.capacity, p.resources, p.horizon.T
+    n_periods, owner, flat = _capacity_periods(cap)
+    cap_res = res.index.get_indexer(cap["resource"]).astype(np.int64)
+    buyable = ((res["kind"] != "money").to_numpy() & (res["external_max"].to_numpy(float) > 0)
+               & bool(p.settings.external))
+    first_period = np.full(len(cap), -1, dtype=np.int64)
+    first_period[owner] = flat  # read only for one-period rows
+    relievable = (n_periods == 1) & buyable[cap_res]
+    key = cap_res * T + first_period
+    keys = np.unique(key[relievable])
+    relief = np.where(relievable, np.searchsorted(keys, key), -1)
+    return keys // T, keys % T, relief
+
+
+def _columns(p: Portfolio) -> _Columns:
     first, last = start_windows(p)
     n_start = np.maximum(last - first + 1, 0)
-    col_init, col_start = _ranges(first, last + 1)
-    n_x = len(col_init)
-    col_offset = np.cumsum(n_start) - n_start
-    cols_of = [np.arange(col_offset[i], col_offset[i] + n_start[i]) for i in range(N)]
+    init, start = _ranges(first, last + 1)
+    ext_resource, ext_period, relief = _purchases(p)
+    return _Columns(first=first, last=last, n_start=n_start, offset=np.cumsum(n_start) - n_start, init=init,
+                    start=start, ext_resource=ext_resource, ext_period=ext_period, relief=relief)
+
+
+# ------------------------------------------------------------------------------------ use of resources
+
+
+def _spans(T: int, cols: np.ndarray, res, lo: np.ndarray, hi: np.ndarray, amount) -> tuple[np.ndarray, ...]:
+    """Triplets (column, resource, period, amount): `amount` of `res` in each period of [lo, hi)
+    of each column, the spans clipped to the horizon."""
+    owner, period = _ranges(np.clip(lo, 0, T), np.clip(hi, 0, T))
+    return (cols[owner], np.broadcast_to(res, cols.shape)[owner], period,
+            np.broadcast_to(amount, cols.shape)[owner])
+
+
+def _cost_spans(p: Portfolio, cols: _Columns) -> list[tuple[np.ndarray, ...]]:
+    """Capital and revenue cost spread over the build, and running cost from go-live to the horizon."""
+    ini, T = p.initiatives, p.horizon.T
+    capital, revenue = p.resources.index.get_indexer(["capital", "revenue"])
     dur = ini["duration"].to_numpy(np.int64)
-    d_col = dur[col_init]
-    golive = col_start + d_col
+    x = np.arange(cols.n_x)
+    build_end = cols.start + dur[cols.init]
+    return [
+        _spans(T, x, capital, cols.start, build_end, (ini["capital_cost"].to_numpy() / dur)[cols.init]),
+        _spans(T, x, revenue, cols.start, build_end, (ini["revenue_cost"].to_numpy() / dur)[cols.init]),
+        _spans(T, x, revenue, build_end, np.full(cols.n_x, T), ini["running_cost"].to_numpy()[cols.init]),
+    ]
 
-    # ---------------------------------------------------------------- use of resources
-    # Triplets (column, resource, period, amount); spans are clipped to the horizon.
-    trip_c, trip_r, trip_p, trip_v = [], [], [], []
 
-    def add_spans(cols, res, lo, hi, amount):
-        lo = np.clip(lo, 0, T)
-        hi = np.clip(hi, 0, T)
-        owner, period = _ranges(lo, hi)
-        trip_c.append(cols[owner])
-        trip_r.append(np.broadcast_to(res, cols.shape)[owner])
-        trip_p.append(period)
-        trip_v.append(np.broadcast_to(amount, cols.shape)[owner])
+def _demand_spans(p: Portfolio, cols: _Columns) -> list[tuple[np.ndarray, ...]]:
+    """Every demand at every start of its initiative: in build, from go-live on, or k periods after start."""
+    dem, T = p.demands, p.horizon.T
+    if not len(dem):
+        return []
+    d_init = p.ids.get_indexer(dem["initiative"])
+    d_res = p.resources.index.get_indexer(dem["resource"]).astype(np.int64)
+    d_kind = dem["offset_kind"].to_numpy()
+    d_k = dem["k"].to_numpy(np.int64)
+    d_amt = dem["amount"].to_numpy(float)
+    dur = p.initiatives["duration"].to_numpy(np.int64)
+    owner, dcols = cols.of(d_init)  # every (demand, column of its initiative) pair
+    s = cols.start[dcols]
+    d_col = dur[cols.init[dcols]]
+    kind = d_kind[owner]
+    lo = np.where(kind == "k", s + d_k[owner], np.where(kind == "build", s, s + d_col))
+    hi = np.where(kind == "k", lo + 1, np.where(kind == "build", s + d_col, T))
+    return [_spans(T, dcols, d_res[owner], lo, hi, d_amt[owner])]
 
-    cols = np.arange(n_x)
-    build_end = col_start + d_col
-    add_spans(cols, cap_r, col_start, build_end, (ini["capital_cost"].to_numpy() / dur)[col_init])
-    add_spans(cols, rev_r, col_start, build_end, (ini["revenue_cost"].to_numpy() / dur)[col_init])
-    add_spans(cols, rev_r, golive, np.full(n_x, T), ini["running_cost"].to_numpy()[col_init])
-    dem = p.demands
-    if len(dem):
-        d_init = ini.index.get_indexer(dem["initiative"])
-        d_res = np.array([r_pos[r] for r in dem["resource"]], dtype=np.int64)
-        d_kind = dem["offset_kind"].to_numpy()
-        d_k = dem["k"].to_numpy(np.int64)
-        d_amt = dem["amount"].to_numpy(float)
-        # every (demand, column of its initiative) pair
-        owner, dcols = _ranges(col_offset[d_init], col_offset[d_init] + n_start[d_init])
-        s = col_start[dcols]
-        kind = d_kind[owner]
-        lo = np.where(kind == "k", s + d_k[owner], np.where(kind == "build", s, s + d_col[dcols]))
-        hi = np.where(kind == "k", lo + 1, np.where(kind == "build", s + d_col[dcols], T))
-        add_spans(dcols, d_res[owner], lo, hi, d_amt[owner])
-    tc, tr, tp, tv = (np.concatenate(a) if a else np.zeros(0) for a in (trip_c, trip_r, trip_p, trip_v))
-    usage = sp.csr_matrix((tv, (tc.astype(np.int64), (tr * T + tp).astype(np.int64))), shape=(n_x, R * T))
+
+def _resource_use(p: Portfolio, cols: _Columns) -> sp.csr_matrix:
+    """(x columns) x (resource * T + period): use of each resource in each period by each start."""
+    T, R = p.horizon.T, len(p.resources)
+    spans = _cost_spans(p, cols) + _demand_spans(p, cols)
+    tc, tr, tp, tv = (np.concatenate(part) for part in zip(*spans))
+    usage = sp.csr_matrix((tv, (tc.astype(np.int64), (tr * T + tp).astype(np.int64))), shape=(cols.n_x, R * T))
     usage.sum_duplicates()
+    return usage
 
-    # ---------------------------------------------------------------- objective pieces per x column
-    money_mask = np.repeat(is_money, T)
-    pv_cost = usage @ (np.tile(df, R) * money_mask)
+
+def _external_use(p: Portfolio, cols: _Columns) -> sp.csr_matrix:
+    """(e columns) x (resource * T + period): a purchase is paid from revenue in its period."""
+    T, R = p.horizon.T, len(p.resources)
+    revenue = p.resources.index.get_loc("revenue")
+    n_e = len(cols.ext_resource)
+    cost = p.resources["external_cost"].to_numpy(float)[cols.ext_resource]
+    return sp.csr_matrix((cost, (np.arange(n_e), revenue * T + cols.ext_period)), shape=(n_e, R * T))
+
+
+# ------------------------------------------------------------------------------------ objective
+
+
+def _objective_pieces(p: Portfolio, cols: _Columns, usage: sp.csr_matrix) -> pd.DataFrame:
+    """Per x column: PV of benefit, of revenue, in-year revenue, alignment and PV of money spent."""
+    ini, T = p.initiatives, p.horizon.T
+    discount = p.discount()
+    is_money = (p.resources["kind"] == "money").to_numpy()
+    pv_cost = usage @ (np.tile(discount, len(is_money)) * np.repeat(is_money, T))
+    golive = cols.start + ini["duration"].to_numpy(np.int64)[cols.init]
     k = np.arange(T)[None, :] - golive[:, None]  # periods since go-live
-    ramp = ini["ramp"].to_numpy(np.int64)[col_init][:, None]
-    f = np.where(k >= 0, np.minimum(1.0, (k + 1) / (ramp + 1)), 0.0)
-    pv_f = f @ df
-    benefit = ini["benefit"].to_numpy()[col_init]
-    revenue = ini["revenue"].to_numpy()[col_init]
-    in_year = (f * (p.horizon.fy == 0)[None, :]).sum(axis=1) * revenue
-    alignment = p.alignment().to_numpy()[col_init]
-    components = pd.DataFrame({"pv_benefit": pv_f * benefit, "pv_revenue": pv_f * revenue,
-                               "in_year_revenue": in_year, "alignment": alignment, "pv_cost": pv_cost})
+    ramp = ini["ramp"].to_numpy(np.int64)[cols.init][:, None]
+    live = np.where(k >= 0, np.minimum(1.0, (k + 1) / (ramp + 1)), 0.0)  # share of the benefit realised
+    pv_live = live @ discount
+    benefit = ini["benefit"].to_numpy()[cols.init]
+    revenue = ini["revenue"].to_numpy()[cols.init]
+    in_year = (live * (p.horizon.fy == 0)[None, :]).sum(axis=1) * revenue
+    return pd.DataFrame({"pv_benefit": pv_live * benefit, "pv_revenue": pv_live * revenue,
+                         "in_year_revenue": in_year, "alignment": p.alignment().to_numpy()[cols.init],
+                         "pv_cost": pv_cost})
+
+
+def _objective(p: Portfolio, cols: _Columns, components: pd.DataFrame) -> np.ndarray:
+    """c: the weighted pieces per x column, then minus the PV cost of each purchase."""
+    w = p.settings.weights
     c_x = (w["benefit"] * components["pv_benefit"] + w["revenue"] * components["pv_revenue"]
-           + w["in_year_revenue"] * components["in_year_revenue"] + w["alignment"] * alignment
-           - w["cost"] * pv_cost).to_numpy()
+           + w["in_year_revenue"] * components["in_year_revenue"] + w["alignment"] * components["alignment"]
+           - w["cost"] * components["pv_cost"]).to_numpy()
+    ext_cost = p.resources["external_cost"].to_numpy(float)[cols.ext_resource]
+    c_e = -w["cost"] * p.discount()[cols.ext_period] * ext_cost
+    return np.concatenate([c_x, c_e])
 
-    # ---------------------------------------------------------------- e columns
-    cap = p.capacity
-    single = np.array([len(ps) == 1 for ps in cap["periods"]], dtype=bool)
-    cap_res = np.array([r_pos[r] for r in cap["resource"]], dtype=np.int64)
-    ext_max = p.resources["external_max"].to_numpy(float)
-    ext_cost = p.resources["external_cost"].to_numpy(float)
-    buyable = (~is_money) & (ext_max > 0) & bool(p.settings.external)
-    ext_keys = sorted({(cap_res[j], cap.at[j, "periods"][0]) for j in np.flatnonzero(single) if buyable[cap_res[j]]})
-    ext_resource = np.array([a for a, _ in ext_keys], dtype=np.int64)
-    ext_period = np.array([b for _, b in ext_keys], dtype=np.int64)
-    n_e = len(ext_keys)
-    ext_usage = sp.csr_matrix((ext_cost[ext_resource], (np.arange(n_e), rev_r * T + ext_period)),
-                              shape=(n_e, R * T))
-    c_e = -w["cost"] * df[ext_period] * ext_cost[ext_resource]
 
-    # ---------------------------------------------------------------- row families
-    families: list[Rows] = []
-    n_cols = n_x + n_e
+# ------------------------------------------------------------------------------------ row families
 
-    def rows(family, A, lo, hi, labels):
-        families.append(Rows(family, sp.csr_matrix(A, shape=(A.shape[0], n_cols)), np.asarray(lo, float),
-                             np.asarray(hi, float), labels))
 
-    def select_sum(init_idx):
-        """Rows (one per given initiative) summing its x columns: y_i."""
-        owner, c_ = _ranges(col_offset[init_idx], col_offset[init_idx] + n_start[init_idx])
-        return sp.csr_matrix((np.ones(len(c_)), (owner, c_)), shape=(len(init_idx), n_cols))
+@dataclass
+class _Build:
+    """What the constraint families read."""
 
-    # select once; mandatory / forced in select exactly once
-    must = p.must_select
-    ids = list(ini.index)
-    rows("select", select_sum(np.arange(N)), must.astype(float), np.ones(N), [f"select {i}" for i in ids])
+    p: Portfolio
+    cols: _Columns
+    usage: sp.csr_matrix
+    ext_usage: sp.csr_matrix
 
-    # capacity: per capacity row, use over its periods (+ external where bought) <= amount + funding
-    has_periods = np.array([len(ps) > 0 for ps in cap["periods"]], dtype=bool)
-    cap_ids = np.flatnonzero(has_periods)
-    cov_owner, cov_period = [], []
-    for j in cap_ids:  # one entry per capacity row (not per initiative-period); rows are few
-        ps = cap.at[j, "periods"]
-        cov_owner.append(np.full(len(ps), j))
-        cov_period.append(np.asarray(ps, dtype=np.int64))
-    cov_owner = np.concatenate(cov_owner) if cov_owner else np.zeros(0, np.int64)
-    cov_period = np.concatenate(cov_period) if cov_period else np.zeros(0, np.int64)
-    cover = sp.csr_matrix((np.ones(len(cov_owner)), (cap_res[cov_owner] * T + cov_period, cov_owner)),
-                          shape=(R * T, len(cap)))
-    A_cap_x = (usage @ cover).T.tocsr()  # capacity rows x x-columns
-    A_cap_e = (ext_usage @ cover).T.tocsr()  # external purchases charged to revenue rows
-    # a purchase of r in p relieves every one-period row of r covering p
-    e_key = {key: n for n, key in enumerate(ext_keys)}
-    rel_rows, rel_cols = [], []
-    for j in np.flatnonzero(single):
-        n = e_key.get((cap_res[j], cap.at[j, "periods"][0]))
-        if n is not None:
-            rel_rows.append(j)
-            rel_cols.append(n)
-    A_cap_e = A_cap_e - sp.csr_matrix((np.ones(len(rel_rows)), (rel_rows, rel_cols)), shape=(len(cap), n_e))
-    A_cap = sp.hstack([A_cap_x, A_cap_e]).tocsr()
-    rhs = cap["amount"].to_numpy(float).copy()
+    def links(self, types: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(dependency row, predecessor position, successor position) of the dependencies of these types."""
+        dep = self.p.dependencies
+        rows = np.flatnonzero(dep["type"].isin(types).to_numpy()) if len(dep) else np.zeros(0, np.int64)
+        ids = self.p.ids
+        return (rows, ids.get_indexer(dep["predecessor"].to_numpy()[rows]),
+                ids.get_indexer(dep["successor"].to_numpy()[rows]))
+
+    def rows(self, family: str, A, lo, hi, **meta) -> Rows:
+        return Rows(family, sp.csr_matrix(A, shape=(A.shape[0], self.cols.n)), np.asarray(lo, float),
+                    np.asarray(hi, float), meta)
+
+
+def _select_rows(b: _Build) -> Rows:
+    """Each initiative starts at most once; mandatory and forced-in ones exactly once."""
+    p = b.p
+    N = len(p.ids)
+    return b.rows("select", b.cols.select_sum(np.arange(N)), p.must_select.astype(float), np.ones(N),
+                  initiative=p.ids.to_numpy(object))
+
+
+def _funding(b: _Build) -> tuple[np.ndarray, sp.csr_matrix | None]:
+    """Funding per capacity-table row: the limit with ungated money added, and the gated money as
+    -amount * (milestone live by its milestone_period) = -amount * sum x[m, s <= mp - d_m]."""
+    p, cols = b.p, b.cols
+    rhs = p.capacity["amount"].to_numpy(float).copy()
     fund = p.funding
-    if len(fund):
-        gated = fund["milestone"].notna().to_numpy()
-        np.add.at(rhs, fund["capacity_row"].to_numpy()[~gated], fund["amount"].to_numpy()[~gated])
-        # gated money lands if the milestone has gone live by milestone_period: -F * sum x[m, s <= mp - d_m]
-        gi = np.flatnonzero(gated)
-        m_idx = ini.index.get_indexer(fund["milestone"].to_numpy()[gi])
-        owner, mcols = _ranges(col_offset[m_idx], col_offset[m_idx] + n_start[m_idx])
-        ok = col_start[mcols] + dur[m_idx[owner]] <= fund["milestone_period"].to_numpy()[gi][owner]
-        landing = sp.csr_matrix((-fund["amount"].to_numpy()[gi][owner[ok]],
-                                 (fund["capacity_row"].to_numpy()[gi][owner[ok]], mcols[ok])),
-                                shape=(len(cap), n_cols))
+    if not len(fund):
+        return rhs, None
+    gated = fund["milestone"].notna().to_numpy()
+    np.add.at(rhs, fund["capacity_row"].to_numpy()[~gated], fund["amount"].to_numpy()[~gated])
+    gi = np.flatnonzero(gated)
+    m_idx = p.ids.get_indexer(fund["milestone"].to_numpy()[gi])
+    owner, mcols = cols.of(m_idx)
+    dur = p.initiatives["duration"].to_numpy(np.int64)
+    ok = cols.start[mcols] + dur[m_idx[owner]] <= fund["milestone_period"].to_numpy()[gi][owner]
+    landing = sp.csr_matrix((-fund["amount"].to_numpy()[gi][owner[ok]],
+                             (fund["capacity_row"].to_numpy()[gi][owner[ok]], mcols[ok])),
+                            shape=(len(p.capacity), cols.n))
+    return rhs, landing
+
+
+def _capacity_rows(b: _Build) -> Rows:
+    """Per capacity row with periods: use over its periods, plus purchases paid from revenue, minus
+    the purchase that relieves it and any gated funding landing on it <= amount + ungated funding."""
+    p, cols = b.p, b.cols
+    cap, T, R = p.capacity, p.horizon.T, len(p.resources)
+    n_periods, owner, period = _capacity_periods(cap)
+    cap_res = p.resources.index.get_indexer(cap["resource"]).astype(np.int64)
+    cover = sp.csr_matrix((np.ones(len(owner)), (cap_res[owner] * T + period, owner)), shape=(R * T, len(cap)))
+    A_cap_x = (b.usage @ cover).T.tocsr()  # capacity rows x x-columns
+    A_cap_e = (b.ext_usage @ cover).T.tocsr()  # external purchases charged to revenue rows
+    relieved = np.flatnonzero(cols.relief >= 0)
+    relief = sp.csr_matrix((np.ones(len(relieved)), (relieved, cols.relief[relieved])),
+                           shape=(len(cap), len(cols.ext_resource)))
+    A_cap = sp.hstack([A_cap_x, A_cap_e - relief]).tocsr()
+    rhs, landing = _funding(b)
+    if landing is not None:
         A_cap = (A_cap + landing).tocsr()
-    cap_labels = [f"{r} {lbl}" for r, lbl in zip(cap["resource"], cap["period"])]
-    rows("capacity", A_cap[cap_ids], np.full(len(cap_ids), -INF), rhs[cap_ids], [cap_labels[j] for j in cap_ids])
+    kept = np.flatnonzero(n_periods > 0)
+    return b.rows("capacity", A_cap[kept], np.full(len(kept), -INF), rhs[kept],
+                  resource=cap["resource"].to_numpy(object)[kept], period=cap["period"].to_numpy(object)[kept],
+                  capacity_row=kept)
 
-    # dependencies
-    dep = p.dependencies
-    pred = ini.index.get_indexer(dep["predecessor"]) if len(dep) else np.zeros(0, np.int64)
-    succ = ini.index.get_indexer(dep["successor"]) if len(dep) else np.zeros(0, np.int64)
-    typ = dep["type"].to_numpy() if len(dep) else np.zeros(0, object)
-    lag = dep["lag"].to_numpy(np.int64) if len(dep) else np.zeros(0, np.int64)
-    timed = np.flatnonzero(np.isin(typ, ["finish_to_start", "start_to_start"]))
-    if len(timed):
-        # cumulative (disaggregated) form, one row per dependency and period t of the successor's window:
-        #   sum_{s <= t} x[succ, s]  <=  sum_{s <= t - shift} x[pred, s]
-        shift = lag[timed] + np.where(typ[timed] == "finish_to_start", dur[pred[timed]], 0)
-        sv = succ[timed]
-        sv_first, sv_last = first[sv], last[sv]
-        # an empty successor window still needs y_succ <= y_pred: use one row at t = its last start
-        row_dep, row_t = _ranges(sv_first, np.maximum(sv_last, sv_first) + 1)
-        # successor part: columns of succ with start <= t
-        o1, c1 = _ranges(col_offset[sv][row_dep], col_offset[sv][row_dep]
-                         + np.clip(row_t - sv_first[row_dep] + 1, 0, n_start[sv][row_dep]))
-        pv = pred[timed]
-        upto = np.clip(row_t - shift[row_dep] - first[pv][row_dep] + 1, 0, n_start[pv][row_dep])
-        o2, c2 = _ranges(col_offset[pv][row_dep], col_offset[pv][row_dep] + upto)
-        A = sp.csr_matrix((np.concatenate([np.ones(len(c1)), -np.ones(len(c2))]),
-                           (np.concatenate([o1, o2]), np.concatenate([c1, c2]))), shape=(len(row_dep), n_cols))
-        dep_labels = np.array([f"{typ[d]} {ids[pred[d]]} -> {ids[succ[d]]}" for d in timed], dtype=object)
-        labels = dep_labels[row_dep].tolist()
-        rows("precedence", A, np.full(len(row_dep), -INF), np.zeros(len(row_dep)), labels)
-    req = np.flatnonzero(typ == "requires")
-    if len(req):
-        A = select_sum(succ[req]) - select_sum(pred[req])
-        rows("requires", A, np.full(len(req), -INF), np.zeros(len(req)),
-             [f"requires {ids[pred[d]]} -> {ids[succ[d]]}" for d in req])
-    exc = np.flatnonzero(typ == "excludes")
-    if len(exc):
-        A = select_sum(succ[exc]) + select_sum(pred[exc])
-        rows("excludes", A, np.full(len(exc), -INF), np.ones(len(exc)),
-             [f"excludes {ids[pred[d]]} / {ids[succ[d]]}" for d in exc])
 
-    A = sp.vstack([f_.A for f_ in families]).tocsr()
-    row_lo = np.concatenate([f_.lo for f_ in families])
-    row_hi = np.concatenate([f_.hi for f_ in families])
+def _precedence_rows(b: _Build) -> Rows | None:
+    """Finish-to-start and start-to-start links in cumulative (disaggregated) form, one row per link
+    and period t of the successor's window: sum_{s <= t} x[succ, s] <= sum_{s <= t - shift} x[pred, s]."""
+    p, cols = b.p, b.cols
+    dep_row, pred, succ = b.links(("finish_to_start", "start_to_start"))
+    if not len(dep_row):
+        return None
+    typ = p.dependencies["type"].to_numpy()[dep_row]
+    dur = p.initiatives["duration"].to_numpy(np.int64)
+    shift = p.dependencies["lag"].to_numpy(np.int64)[dep_row] + np.where(typ == "finish_to_start", dur[pred], 0)
+    first, last = cols.first[succ], cols.last[succ]
+    # an empty successor window still needs y_succ <= y_pred: use one row at t = its last start
+    link, t = _ranges(first, np.maximum(last, first) + 1)
+    o1, c1 = cols.of(succ[link], np.clip(t - first[link] + 1, 0, cols.n_start[succ][link]))
+    upto = np.clip(t - shift[link] - cols.first[pred][link] + 1, 0, cols.n_start[pred][link])
+    o2, c2 = cols.of(pred[link], upto)
+    A = sp.csr_matrix((np.concatenate([np.ones(len(c1)), -np.ones(len(c2))]),
+                       (np.concatenate([o1, o2]), np.concatenate([c1, c2]))), shape=(len(link), cols.n))
+    ids = p.ids.to_numpy(object)
+    labels = np.array([p.horizon.label(k) for k in range(int(t.max()) + 1)], dtype=object)
+    return b.rows("precedence", A, np.full(len(link), -INF), np.zeros(len(link)), period=labels[t],
+                  predecessor=ids[pred][link], successor=ids[succ][link], dependency=typ[link],
+                  dependency_row=dep_row[link])
+
+
+def _requires_rows(b: _Build) -> Rows | None:
+    """y_succ <= y_pred, whenever they start."""
+    dep_row, pred, succ = b.links(("requires",))
+    if not len(dep_row):
+        return None
+    ids = b.p.ids.to_numpy(object)
+    return b.rows("requires", b.cols.select_sum(succ) - b.cols.select_sum(pred), np.full(len(dep_row), -INF),
+                  np.zeros(len(dep_row)), predecessor=ids[pred], successor=ids[succ],
+                  dependency=np.full(len(dep_row), "requires", dtype=object), dependency_row=dep_row)
+
+
+def _excludes_rows(b: _Build) -> Rows | None:
+    """y_a + y_b <= 1."""
+    dep_row, pred, succ = b.links(("excludes",))
+    if not len(dep_row):
+        return None
+    ids = b.p.ids.to_numpy(object)
+    return b.rows("excludes", b.cols.select_sum(succ) + b.cols.select_sum(pred), np.full(len(dep_row), -INF),
+                  np.ones(len(dep_row)), predecessor=ids[pred], successor=ids[succ],
+                  dependency=np.full(len(dep_row), "excludes", dtype=object), dependency_row=dep_row)
+
+
+# The constraint families in row order; a family with nothing to say returns None and is left out.
+FAMILIES = (_select_rows, _capacity_rows, _precedence_rows, _requires_rows, _excludes_rows)
+
+
+def _row_table(families: list[Rows]) -> pd.DataFrame:
+    """`Model.rows`: the families' metadata stacked, missing where a family has no such entry."""
+    bounds = np.cumsum([0, *map(len, families)])
+    table = {name: np.full(bounds[-1], -1, np.int64) if name in _INTEGER_ROW_COLUMNS else np.empty(bounds[-1], object)
+             for name in ROW_COLUMNS}
+    for f, lo, hi in zip(families, bounds[:-1], bounds[1:]):
+        table["family"][lo:hi] = f.family
+        for name, values in f.meta.items():
+            table[name][lo:hi] = values
+    for name in _INTEGER_ROW_COLUMNS:
+        table[name] = pd.arrays.IntegerArray(table[name], table[name] < 0)
+    return pd.DataFrame(table)
+
+
+def _stack(families: list[Rows]) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, dict[str, slice]]:
+    """A, row_lo, row_hi and the slice of rows of each family."""
     spans, start = {}, 0
-    for f_ in families:
-        spans[f_.family] = slice(start, start + f_.A.shape[0])
-        start += f_.A.shape[0]
-    row_family = np.concatenate([np.full(f_.A.shape[0], f_.family, dtype=object) for f_ in families])
-    labels = [lbl for f_ in families for lbl in f_.labels]
-    capacity_rows = np.full(len(cap), -1)
-    capacity_rows[cap_ids] = spans["capacity"].start + np.arange(len(cap_ids))
+    for f in families:
+        spans[f.family] = slice(start, start + len(f))
+        start += len(f)
+    return (sp.vstack([f.A for f in families]).tocsr(), np.concatenate([f.lo for f in families]),
+            np.concatenate([f.hi for f in families]), spans)
 
-    return Model(portfolio=p, n_x=n_x, col_init=col_init, col_start=col_start, ext_resource=ext_resource,
-                 ext_period=ext_period, c=np.concatenate([c_x, c_e]),
-                 col_hi=np.concatenate([np.ones(n_x), ext_max[ext_resource]]),
-                 integer=np.concatenate([np.ones(n_x, bool), np.zeros(n_e, bool)]),
-                 A=A, row_lo=row_lo, row_hi=row_hi, row_family=row_family, row_labels=labels,
-                 families=spans, components=components, usage=usage, ext_usage=ext_usage,
-                 capacity_rows=capacity_rows, build_seconds=time.perf_counter() - t0, cols_of=cols_of)
+
+def build_model(p: Portfolio) -> Model:
+    t0 = time.perf_counter()
+    cols = _columns(p)
+    b = _Build(p, cols, _resource_use(p, cols), _external_use(p, cols))
+    components = _objective_pieces(p, cols, b.usage)
+    families = [rows for rows in (family(b) for family in FAMILIES) if rows is not None]
+    A, row_lo, row_hi, spans = _stack(families)
+    n_e = len(cols.ext_resource)
+    capacity_rows = np.full(len(p.capacity), -1)
+    capacity = next(f for f in families if f.family == "capacity")
+    capacity_rows[capacity.meta["capacity_row"]] = spans["capacity"].start + np.arange(len(capacity))
+    return Model(portfolio=p, n_x=cols.n_x, col_init=cols.init, col_start=cols.start,
+                 ext_resource=cols.ext_resource, ext_period=cols.ext_period, c=_objective(p, cols, components),
+                 col_hi=np.concatenate([np.ones(cols.n_x), p.resources["external_max"].to_numpy(float)[cols.ext_resource]]),
+                 integer=np.concatenate([np.ones(cols.n_x, bool), np.zeros(n_e, bool)]),
+                 A=A, row_lo=row_lo, row_hi=row_hi, rows=_row_table(families), families=spans,
+                 components=components, usage=b.usage, ext_usage=b.ext_usage, capacity_rows=capacity_rows,
+                 build_seconds=time.perf_counter() - t0, cols_of=cols.per_initiative())
