@@ -125,24 +125,49 @@ class _Evaluation:
         return not self.violations
 
 
+def _column(frame: pd.DataFrame, name: str, default: float = 0.0) -> np.ndarray:
+    """A numeric column as floats, blanks as `default` (all `default` if the column is absent)."""
+    if name not in frame.columns:
+        return np.full(len(frame), default, dtype=float)
+    return np.array([_num(v, default) for v in frame[name].tolist()], dtype=float)
+
+
+def _values(frame: pd.DataFrame, name: str, default: Any) -> list:
+    """A column as a list (all `default` if the column is absent)."""
+    return frame[name].tolist() if name in frame.columns else [default] * len(frame)
+
+
 class PlanChecker:
     """Per-portfolio preparation; ``check`` / ``evaluate`` then check one plan each."""
 
     def __init__(self, portfolio: Any, tol: float = 1e-6):
         self.portfolio = portfolio
         self.tol = float(tol)
-        h = portfolio.horizon
+        # problems in the tables themselves (should have been caught by validation)
+        self.static_violations: list[str] = []
+        self._prepare_horizon(portfolio.horizon)
+        self._prepare_settings(portfolio.settings)
+        self._prepare_initiatives(portfolio.initiatives)
+        self._prepare_resources(portfolio.resources)
+        self._prepare_demands(portfolio.demands)
+        self._prepare_capacity(portfolio.capacity)
+        self._prepare_funding(portfolio.funding)
+        self._prepare_dependencies(portfolio.dependencies)
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]] = {}
+
+    # ------------------------------------------------------------------------------------ preparation
+    def _prepare_horizon(self, h: Any) -> None:
         self.labels = [str(x) for x in h.labels]
         self.T = int(h.T)
         self.P = int(h.per_year)
         self.fy = np.asarray(h.fy, dtype=int)
         if len(self.labels) != self.T or len(self.fy) != self.T:
             raise ValueError("horizon labels/fy do not have length T")
-        T = self.T
 
-        st = portfolio.settings
+    def _prepare_settings(self, st: Any) -> None:
         self.rate = float(st.discount_rate)
-        self.df = (1.0 + self.rate) ** (-np.arange(T, dtype=float) / self.P)
+        # discount factor of each period: (1 + rate)^(-p / periods per year)
+        self.discount = (1.0 + self.rate) ** (-np.arange(self.T, dtype=float) / self.P)
         w = dict(DEFAULT_WEIGHTS)
         w.update({k: float(v) for k, v in dict(st.weights or {}).items()})
         self.weights = w
@@ -151,47 +176,29 @@ class PlanChecker:
         self.force_in = [str(x) for x in (st.force_in or [])]
         self.force_out = [str(x) for x in (st.force_out or [])]
 
-        # initiatives ---------------------------------------------------------------
-        ini = portfolio.initiatives
+    def _prepare_initiatives(self, ini: pd.DataFrame) -> None:
         self.ids = [str(x) for x in ini.index]
         self.pos = {iid: i for i, iid in enumerate(self.ids)}
-        n = len(self.ids)
-
-        def col(name: str, default: float = 0.0) -> np.ndarray:
-            if name not in ini.columns:
-                return np.full(n, default, dtype=float)
-            return np.array([_num(v, default) for v in ini[name].tolist()], dtype=float)
-
-        self.duration = col("duration", 1).astype(int)
-        self.earliest = col("earliest_start", 0).astype(int)
-        lf = ini["latest_finish"].tolist() if "latest_finish" in ini.columns else [None] * n
-        self.latest_finish = [None if _is_missing(v) else int(v) for v in lf]
-        self.mandatory = (
-            [bool(v) if not _is_missing(v) else False for v in ini["mandatory"].tolist()]
-            if "mandatory" in ini.columns
-            else [False] * n
-        )
-        self.capital_cost = col("capital_cost")
-        self.revenue_cost = col("revenue_cost")
-        self.running_cost = col("running_cost")
-        self.benefit = col("benefit")
-        self.revenue = col("revenue")
-        self.ramp = col("ramp").astype(int)
-        align = np.zeros(n)
+        self.duration = _column(ini, "duration", 1).astype(int)
+        self.earliest = _column(ini, "earliest_start", 0).astype(int)
+        self.latest_finish = [None if _is_missing(v) else int(v) for v in _values(ini, "latest_finish", None)]
+        self.mandatory = [bool(v) if not _is_missing(v) else False for v in _values(ini, "mandatory", False)]
+        self.capital_cost = _column(ini, "capital_cost")
+        self.revenue_cost = _column(ini, "revenue_cost")
+        self.running_cost = _column(ini, "running_cost")
+        self.benefit = _column(ini, "benefit")
+        self.revenue = _column(ini, "revenue")
+        self.ramp = _column(ini, "ramp").astype(int)
+        align = np.zeros(len(self.ids))
         for obj, wt in self.alignment_weights.items():
-            align += wt * col("score_" + obj)
+            align += wt * _column(ini, "score_" + obj)
         self.alignment = align
 
-        # resources -------------------------------------------------------------------
-        res = portfolio.resources
+    def _prepare_resources(self, res: pd.DataFrame) -> None:
         names = [str(x) for x in res.index]
-        kinds = [str(x) for x in res["kind"].tolist()] if "kind" in res.columns else ["staff"] * len(names)
-        ext_cost = (
-            [_num(v) for v in res["external_cost"].tolist()] if "external_cost" in res.columns else [0.0] * len(names)
-        )
-        ext_max = (
-            [_num(v) for v in res["external_max"].tolist()] if "external_max" in res.columns else [0.0] * len(names)
-        )
+        kinds = [str(x) for x in _values(res, "kind", "staff")]
+        ext_cost = [_num(v) for v in _values(res, "external_cost", 0.0)]
+        ext_max = [_num(v) for v in _values(res, "external_max", 0.0)]
         for must in ("capital", "revenue"):  # the spec says they always exist, as money
             if must not in names:
                 names.append(must)
@@ -208,36 +215,33 @@ class PlanChecker:
         self.CAP = self.rpos["capital"]
         self.REV = self.rpos["revenue"]
 
-        # problems in the tables themselves (should have been caught by validation)
-        self.static_violations: list[str] = []
-
-        # demands, grouped per initiative: (resource index, kind, k, amount, is money)
+    def _prepare_demands(self, dem: Optional[pd.DataFrame]) -> None:
+        """Demands grouped per initiative: (resource index, kind, k, amount, is money)."""
         self.demands: dict[int, list[tuple[int, str, int, float, bool]]] = {}
-        dem = portfolio.demands
-        if dem is not None and len(dem):
-            kcol = dem["k"].tolist() if "k" in dem.columns else [0] * len(dem)
-            for iid, r, kind, k, amt in zip(
-                dem["initiative"].tolist(), dem["resource"].tolist(), dem["offset_kind"].tolist(), kcol, dem["amount"].tolist()
-            ):
-                iid, r, kind = str(iid), str(r), str(kind)
-                if iid not in self.pos:
-                    self.static_violations.append(f"demand of unknown initiative {iid}")
-                    continue
-                if r not in self.rpos:
-                    self.static_violations.append(f"{iid}: demand on unknown resource {r}")
-                    continue
-                if kind not in ("k", "build", "run"):
-                    self.static_violations.append(f"{iid}: demand on {r} has unknown offset kind {kind!r}")
-                    continue
-                amt = _num(amt)
-                if amt == 0:
-                    continue
-                kk = int(_num(k)) if kind == "k" else 0
-                ri = self.rpos[r]
-                self.demands.setdefault(self.pos[iid], []).append((ri, kind, kk, amt, bool(self.is_money[ri])))
+        if dem is None or not len(dem):
+            return
+        for iid, r, kind, k, amt in zip(dem["initiative"].tolist(), dem["resource"].tolist(),
+                                        dem["offset_kind"].tolist(), _values(dem, "k", 0), dem["amount"].tolist()):
+            iid, r, kind = str(iid), str(r), str(kind)
+            if iid not in self.pos:
+                self.static_violations.append(f"demand of unknown initiative {iid}")
+                continue
+            if r not in self.rpos:
+                self.static_violations.append(f"{iid}: demand on unknown resource {r}")
+                continue
+            if kind not in ("k", "build", "run"):
+                self.static_violations.append(f"{iid}: demand on {r} has unknown offset kind {kind!r}")
+                continue
+            amt = _num(amt)
+            if amt == 0:
+                continue
+            kk = int(_num(k)) if kind == "k" else 0
+            ri = self.rpos[r]
+            self.demands.setdefault(self.pos[iid], []).append((ri, kind, kk, amt, bool(self.is_money[ri])))
 
-        # capacity rows -------------------------------------------------------------------
-        cap = portfolio.capacity
+    def _prepare_capacity(self, cap: pd.DataFrame) -> None:
+        """The capacity rows of known resources, their periods inside the horizon as flat members."""
+        T = self.T
         self.row_resource: list[int] = []
         self.row_label: list[str] = []
         self.row_amount: list[float] = []
@@ -260,9 +264,8 @@ class PlanChecker:
             self.row_label.append(str(lab))
             self.row_amount.append(_num(amt))
             self.row_periods.append(pers)
-            for p in pers:
-                member_row.append(j)
-                member_flat.append(ri * T + p)
+            member_row.extend([j] * len(pers))
+            member_flat.extend(ri * T + p for p in pers)
         self.nrows = len(valid_rows)
         self.row_pos = {row_id: j for j, row_id in enumerate(valid_rows)}
         self.row_resource_a = np.array(self.row_resource, dtype=int)
@@ -271,65 +274,56 @@ class PlanChecker:
         self.member_flat = np.array(member_flat, dtype=int)
         # one-period rows of staff resources: the ones external purchases relax
         self.single_staff_rows = np.array(
-            [
-                j
-                for j in range(self.nrows)
-                if len(self.row_periods[j]) == 1 and self.is_staff[self.row_resource[j]]
-            ],
+            [j for j in range(self.nrows) if len(self.row_periods[j]) == 1 and self.is_staff[self.row_resource[j]]],
             dtype=int,
         )
         self.single_staff_flat = np.array(
             [self.row_resource[j] * T + self.row_periods[j][0] for j in self.single_staff_rows], dtype=int
         )
 
-        # funding -------------------------------------------------------------------------
-        fund = portfolio.funding
+    def _prepare_funding(self, fund: Optional[pd.DataFrame]) -> None:
         self.fund_rowpos: list[int] = []
         self.fund_amount: list[float] = []
         self.fund_milestone: list[Optional[int]] = []
         self.fund_mperiod: list[int] = []
-        if fund is not None and len(fund):
-            for src, amt, ms, crow, mper in zip(
-                fund["source"].tolist(),
-                fund["amount"].tolist(),
-                fund["milestone"].tolist() if "milestone" in fund.columns else [None] * len(fund),
-                fund["capacity_row"].tolist(),
-                fund["milestone_period"].tolist() if "milestone_period" in fund.columns else [0] * len(fund),
-            ):
-                crow = int(crow)
-                if crow not in self.row_pos:
-                    self.static_violations.append(f"funding {src}: capacity row {crow} does not exist")
+        rows = (
+            zip(fund["source"].tolist(), fund["amount"].tolist(), _values(fund, "milestone", None),
+                fund["capacity_row"].tolist(), _values(fund, "milestone_period", 0))
+            if fund is not None and len(fund) else ()
+        )
+        for src, amt, ms, crow, mper in rows:
+            crow = int(crow)
+            if crow not in self.row_pos:
+                self.static_violations.append(f"funding {src}: capacity row {crow} does not exist")
+                continue
+            if _is_missing(ms) or str(ms) == "":
+                mi = None
+            else:
+                if str(ms) not in self.pos:
+                    self.static_violations.append(f"funding {src}: milestone {ms} is not an initiative")
                     continue
-                if _is_missing(ms) or str(ms) == "":
-                    mi = None
-                else:
-                    if str(ms) not in self.pos:
-                        self.static_violations.append(f"funding {src}: milestone {ms} is not an initiative")
-                        continue
-                    mi = self.pos[str(ms)]
-                self.fund_rowpos.append(self.row_pos[crow])
-                self.fund_amount.append(_num(amt))
-                self.fund_milestone.append(mi)
-                self.fund_mperiod.append(int(_num(mper)))
+                mi = self.pos[str(ms)]
+            self.fund_rowpos.append(self.row_pos[crow])
+            self.fund_amount.append(_num(amt))
+            self.fund_milestone.append(mi)
+            self.fund_mperiod.append(int(_num(mper)))
         self.fund_rowpos_a = np.array(self.fund_rowpos, dtype=int)
         self.fund_amount_a = np.array(self.fund_amount, dtype=float)
 
-        # dependencies --------------------------------------------------------------------
+    def _prepare_dependencies(self, dep: Optional[pd.DataFrame]) -> None:
         self.deps: list[tuple[int, int, str, int]] = []
-        dep = portfolio.dependencies
-        if dep is not None and len(dep):
-            lags = dep["lag"].tolist() if "lag" in dep.columns else [0] * len(dep)
-            for a, b, typ, lag in zip(dep["predecessor"].tolist(), dep["successor"].tolist(), dep["type"].tolist(), lags):
-                a, b, typ = str(a), str(b), str(typ)
-                if a not in self.pos or b not in self.pos:
-                    self.static_violations.append(f"dependency {a} -> {b}: unknown initiative")
-                    continue
-                if typ not in DEPENDENCY_TYPES:
-                    self.static_violations.append(f"dependency {a} -> {b}: unknown type {typ!r}")
-                    continue
-                self.deps.append((self.pos[a], self.pos[b], typ, int(_num(lag))))
-
-        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]] = {}
+        if dep is None or not len(dep):
+            return
+        for a, b, typ, lag in zip(dep["predecessor"].tolist(), dep["successor"].tolist(), dep["type"].tolist(),
+                                  _values(dep, "lag", 0)):
+            a, b, typ = str(a), str(b), str(typ)
+            if a not in self.pos or b not in self.pos:
+                self.static_violations.append(f"dependency {a} -> {b}: unknown initiative")
+                continue
+            if typ not in DEPENDENCY_TYPES:
+                self.static_violations.append(f"dependency {a} -> {b}: unknown type {typ!r}")
+                continue
+            self.deps.append((self.pos[a], self.pos[b], typ, int(_num(lag))))
 
     # ------------------------------------------------------------------------------------
     def label(self, p: int) -> str:
@@ -382,13 +376,13 @@ class PlanChecker:
 
         if run.size:
             f = np.minimum(1.0, (run - g + 1) / (self.ramp[i] + 1.0))
-            disc = float(np.dot(self.df[run], f))
+            disc = float(np.dot(self.discount[run], f))
             pvb = self.benefit[i] * disc
             pvr = self.revenue[i] * disc
             iy = self.revenue[i] * float(f[self.fy[run] == 0].sum())
         else:
             pvb = pvr = iy = 0.0
-        pvc = float(np.dot(money, self.df))
+        pvc = float(np.dot(money, self.discount))
         out = (
             np.concatenate(idx) if idx else np.zeros(0, dtype=int),
             np.concatenate(val) if val else np.zeros(0),
@@ -402,12 +396,37 @@ class PlanChecker:
 
     # ------------------------------------------------------------------------------------
     def evaluate(self, starts: Mapping[str, Any], external: Optional[Mapping] = None) -> _Evaluation:
-        T, R, tol = self.T, self.R, self.tol
+        """Every rule the plan breaks, in a fixed order, and its score."""
+        R, T = self.R, self.T
         v: list[str] = list(self.static_violations)
+        selected, start, problems = self._starts(starts)
+        v += problems
+        v += self._selection(selected)
+        v += self._dependencies(selected, start)
+        used, per_init = self._use(start)
+        fund_on_row = self._landed_funding(start)
+        base_limit = self.row_amount_a + fund_on_row
+        if external is None:
+            ext = self._cheapest_external(used, base_limit)
+        else:
+            ext, problems = self._given_external(external)
+            v += problems
+        E = ext.reshape(R, T)
+        # external purchases are charged to revenue in the period of purchase
+        ext_spend = self.ext_cost @ E  # (T,)
+        used = used.copy()
+        used[self.REV * T : (self.REV + 1) * T] += ext_spend
+        v += self._capacity(used, ext, base_limit, fund_on_row)
+        objective, comp = self._score(per_init, selected, start, ext_spend)
+        return _Evaluation(v, objective, comp, per_init, used.reshape(R, T), E)
 
-        # 1. the plan's starts ------------------------------------------------------------
-        selected: set[int] = set()  # selected in the plan (logical rules)
-        start: dict[int, int] = {}  # integer starts (timing and resource rules)
+    # ------------------------------------------------------------------------------------ phases
+    def _starts(self, starts: Mapping[str, Any]) -> tuple[set[int], dict[int, int], list[str]]:
+        """The initiatives the plan selects (logical rules), their integer starts (timing and
+        resource rules), and what is wrong with the starts themselves."""
+        T, v = self.T, []
+        selected: set[int] = set()
+        start: dict[int, int] = {}
         for key, value in (starts or {}).items():
             iid = str(key)
             if _is_missing(value):
@@ -424,7 +443,7 @@ class PlanChecker:
                 continue
             start[i] = s
             d = int(self.duration[i])
-            if s < 0 or s >= self.T:
+            if s < 0 or s >= T:
                 v.append(
                     f"{iid}: start index {s} is outside the horizon (0 .. {T - 1}: {self.labels[0]} .. {self.labels[-1]})"
                 )
@@ -432,13 +451,13 @@ class PlanChecker:
                 v.append(f"{iid}: starts {self.label(s)}, before its earliest start {self.label(int(self.earliest[i]))}")
             lf = self.latest_finish[i]
             if lf is not None and s + d - 1 > lf:
-                v.append(
-                    f"{iid}: builds until {self.label(s + d - 1)}, after its latest finish {self.label(lf)}"
-                )
+                v.append(f"{iid}: builds until {self.label(s + d - 1)}, after its latest finish {self.label(lf)}")
+        return selected, start, v
 
-        for i in range(len(self.ids)):
-            if self.mandatory[i] and i not in selected:
-                v.append(f"{self.ids[i]}: mandatory but not selected")
+    def _selection(self, selected: set[int]) -> list[str]:
+        """Mandatory, forced-in and forced-out initiatives."""
+        v = [f"{self.ids[i]}: mandatory but not selected" for i in range(len(self.ids))
+             if self.mandatory[i] and i not in selected]
         for iid in self.force_in:
             if iid not in self.pos:
                 v.append(f"force_in {iid} is not an initiative")
@@ -447,7 +466,10 @@ class PlanChecker:
         for iid in self.force_out:
             if iid in self.pos and self.pos[iid] in selected:
                 v.append(f"{iid}: forced out but selected")
+        return v
 
+    def _dependencies(self, selected: set[int], start: dict[int, int]) -> list[str]:
+        v = []
         for a, b, typ, lag in self.deps:
             A, B = self.ids[a], self.ids[b]
             if typ == "excludes":
@@ -468,11 +490,12 @@ class PlanChecker:
                 need = start[a] + lag
                 what = f"{A}'s start {self.label(start[a])}"
             if start[b] < need:
-                v.append(
-                    f"{B} starts {self.label(start[b])}, before {what} + lag {lag} = {self.label(need)} ({typ})"
-                )
+                v.append(f"{B} starts {self.label(start[b])}, before {what} + lag {lag} = {self.label(need)} ({typ})")
+        return v
 
-        # 2. resource use of the initiatives (no external yet) -------------------------------
+    def _use(self, start: dict[int, int]) -> tuple[np.ndarray, dict[int, tuple[float, float, float, float, float]]]:
+        """Use of every resource and period by the initiatives (flat r*T+p, no external yet), and each
+        initiative's objective pieces."""
         per_init: dict[int, tuple[float, float, float, float, float]] = {}
         idx_parts, val_parts = [], []
         for i, s in start.items():
@@ -480,110 +503,126 @@ class PlanChecker:
             idx_parts.append(ix)
             val_parts.append(vals)
             per_init[i] = (pvb, pvr, iy, float(self.alignment[i]), pvc)
-        if idx_parts:
-            used = np.bincount(
-                np.concatenate(idx_parts), weights=np.concatenate(val_parts), minlength=R * T
-            ).astype(float)
-        else:
-            used = np.zeros(R * T)
+        if not idx_parts:
+            return np.zeros(self.R * self.T), per_init
+        used = np.bincount(np.concatenate(idx_parts), weights=np.concatenate(val_parts), minlength=self.R * self.T)
+        return used.astype(float), per_init
 
-        # 3. funding that lands --------------------------------------------------------------
-        fund_on_row = np.zeros(self.nrows)
-        if self.fund_amount:
-            lands = np.array(
-                [
-                    ms is None or (ms in start and start[ms] + int(self.duration[ms]) <= mper)
-                    for ms, mper in zip(self.fund_milestone, self.fund_mperiod)
-                ]
-            )
-            fund_on_row = np.bincount(
-                self.fund_rowpos_a, weights=np.where(lands, self.fund_amount_a, 0.0), minlength=self.nrows
-            )
-        base_limit = self.row_amount_a + fund_on_row
+    def _landed_funding(self, start: dict[int, int]) -> np.ndarray:
+        """Funding on each kept capacity row: ungated, or its milestone live by milestone_period."""
+        if not self.fund_amount:
+            return np.zeros(self.nrows)
+        lands = np.array(
+            [
+                ms is None or (ms in start and start[ms] + int(self.duration[ms]) <= mper)
+                for ms, mper in zip(self.fund_milestone, self.fund_mperiod)
+            ]
+        )
+        return np.bincount(self.fund_rowpos_a, weights=np.where(lands, self.fund_amount_a, 0.0), minlength=self.nrows)
 
-        # 4. external purchases ----------------------------------------------------------------
-        ext = np.zeros(R * T)
-        if external is None:
-            if self.external_allowed and self.single_staff_rows.size:
-                row_use = np.bincount(self.member_row, weights=used[self.member_flat], minlength=self.nrows)
-                j = self.single_staff_rows
-                short = row_use[j] - base_limit[j]
-                within = short <= tol * np.abs(base_limit[j]) + tol
-                short = np.where(within, 0.0, short)
-                np.maximum.at(ext, self.single_staff_flat, short)
-                ext = np.minimum(ext, np.repeat(self.ext_max, T))
-        else:
-            for key, amount in external.items():
-                try:
-                    r, p = key
-                except (TypeError, ValueError):
-                    v.append(f"external purchase key {key!r} is not (resource, period)")
+    def _cheapest_external(self, used: np.ndarray, base_limit: np.ndarray) -> np.ndarray:
+        """The least purchase per (staff, period) the plan needs: the largest shortfall over its
+        one-period rows, at most external_max (flat r*T+p)."""
+        ext = np.zeros(self.R * self.T)
+        if self.external_allowed and self.single_staff_rows.size:
+            tol = self.tol
+            row_use = np.bincount(self.member_row, weights=used[self.member_flat], minlength=self.nrows)
+            j = self.single_staff_rows
+            short = row_use[j] - base_limit[j]
+            within = short <= tol * np.abs(base_limit[j]) + tol
+            short = np.where(within, 0.0, short)
+            np.maximum.at(ext, self.single_staff_flat, short)
+            ext = np.minimum(ext, np.repeat(self.ext_max, self.T))
+        return ext
+
+    def _given_external(self, external: Mapping) -> tuple[np.ndarray, list[str]]:
+        """The plan's own purchases (flat r*T+p) and what is wrong with them."""
+        ext, v = self._read_external(external)
+        return ext, v + self._external_limits(ext)
+
+    def _read_external(self, external: Mapping) -> tuple[np.ndarray, list[str]]:
+        T, tol, v = self.T, self.tol, []
+        ext = np.zeros(self.R * T)
+        for key, amount in external.items():
+            try:
+                r, p = key
+            except (TypeError, ValueError):
+                v.append(f"external purchase key {key!r} is not (resource, period)")
+                continue
+            r = str(r)
+            if isinstance(p, str) and p in self.labels:
+                p = self.labels.index(p)
+            amount = _num(amount)
+            if r not in self.rpos:
+                v.append(f"external purchase of unknown resource {r}")
+                continue
+            if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)):
+                v.append(f"external purchase {r}: period {p!r} is not a period index")
+                continue
+            p = int(p)
+            if not (0 <= p < T):
+                if abs(amount) > tol:
+                    v.append(f"external purchase {r}: period index {p} is outside the horizon")
+                continue
+            ext[self.rpos[r] * T + p] += amount
+        return ext, v
+
+    def _external_limits(self, ext: np.ndarray) -> list[str]:
+        """Purchases must be of staff, allowed, non-negative and within external_max."""
+        tol, v = self.tol, []
+        E = ext.reshape(self.R, self.T)
+        for ri, r in enumerate(self.resources):
+            for p in np.nonzero(np.abs(E[ri]) > 0)[0]:
+                e = E[ri, p]
+                lab = self.labels[p]
+                if e < -tol:
+                    v.append(f"external {r} {lab}: negative purchase {_fmt(e, False)}")
                     continue
-                r = str(r)
-                if isinstance(p, str) and p in self.labels:
-                    p = self.labels.index(p)
-                amount = _num(amount)
-                if r not in self.rpos:
-                    v.append(f"external purchase of unknown resource {r}")
+                if e <= tol:
                     continue
-                if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)):
-                    v.append(f"external purchase {r}: period {p!r} is not a period index")
-                    continue
-                p = int(p)
-                if not (0 <= p < T):
-                    if abs(amount) > tol:
-                        v.append(f"external purchase {r}: period index {p} is outside the horizon")
-                    continue
-                ext[self.rpos[r] * T + p] += amount
-            E = ext.reshape(R, T)
-            for ri, r in enumerate(self.resources):
-                for p in np.nonzero(np.abs(E[ri]) > 0)[0]:
-                    e = E[ri, p]
-                    lab = self.labels[p]
-                    if e < -tol:
-                        v.append(f"external {r} {lab}: negative purchase {_fmt(e, False)}")
-                        continue
-                    if e <= tol:
-                        continue
-                    if not self.is_staff[ri]:
-                        v.append(f"external {r} {lab}: {_fmt(e, True)} bought but {r} is not a staff resource")
-                    elif not self.external_allowed:
-                        v.append(f"external {r} {lab}: {_fmt(e, False)} bought but external purchases are not allowed")
-                    elif self._exceeds(e, self.ext_max[ri]):
-                        fe, fm = _fmt_pair(e, self.ext_max[ri], False)
-                        v.append(f"external {r} {lab}: buys {fe} > external_max {fm}")
-        E = ext.reshape(R, T)
+                if not self.is_staff[ri]:
+                    v.append(f"external {r} {lab}: {_fmt(e, True)} bought but {r} is not a staff resource")
+                elif not self.external_allowed:
+                    v.append(f"external {r} {lab}: {_fmt(e, False)} bought but external purchases are not allowed")
+                elif self._exceeds(e, self.ext_max[ri]):
+                    fe, fm = _fmt_pair(e, self.ext_max[ri], False)
+                    v.append(f"external {r} {lab}: buys {fe} > external_max {fm}")
+        return v
 
-        # external purchases are charged to revenue in the period of purchase
-        ext_spend = self.ext_cost @ E  # (T,)
-        used = used.copy()
-        used[self.REV * T : (self.REV + 1) * T] += ext_spend
+    def _capacity(self, used: np.ndarray, ext: np.ndarray, base_limit: np.ndarray,
+                  fund_on_row: np.ndarray) -> list[str]:
+        """Every capacity row: use over its periods <= amount + landed funding (+ purchases relieving it)."""
+        if not self.nrows:
+            return []
+        tol = self.tol
+        row_use = np.bincount(self.member_row, weights=used[self.member_flat], minlength=self.nrows).astype(float)
+        relax = np.zeros(self.nrows)
+        if self.external_allowed and self.single_staff_rows.size:
+            relax[self.single_staff_rows] = ext[self.single_staff_flat]
+        limit = base_limit + relax
+        slack = limit + tol * np.abs(limit) + tol - row_use
+        return [self._over_capacity(j, row_use[j], limit[j], fund_on_row[j], relax[j])
+                for j in np.nonzero(slack < 0)[0]]
 
-        # 5. capacity rows ---------------------------------------------------------------------
-        if self.nrows:
-            row_use = np.bincount(self.member_row, weights=used[self.member_flat], minlength=self.nrows).astype(float)
-            relax = np.zeros(self.nrows)
-            if self.external_allowed and self.single_staff_rows.size:
-                relax[self.single_staff_rows] = ext[self.single_staff_flat]
-            limit = base_limit + relax
-            slack = limit + tol * np.abs(limit) + tol - row_use
-            for j in np.nonzero(slack < 0)[0]:
-                ri = self.row_resource[j]
-                money = bool(self.is_money[ri])
-                fu, fl = _fmt_pair(row_use[j], limit[j], money)
-                msg = f"{self.resources[ri]} {self.row_label[j]}: uses {fu} > limit {fl}"
-                parts = []
-                if fund_on_row[j] != 0 or relax[j] != 0:
-                    parts.append(f"capacity {_fmt(self.row_amount_a[j], money)}")
-                if fund_on_row[j] != 0:
-                    parts.append(f"funding {_fmt(fund_on_row[j], money)}")
-                if relax[j] != 0:
-                    parts.append(f"external {_fmt(relax[j], money)}")
-                if parts:
-                    msg += " (" + " + ".join(parts) + ")"
-                v.append(msg)
+    def _over_capacity(self, j: int, use: float, limit: float, funding: float, relax: float) -> str:
+        ri = self.row_resource[j]
+        money = bool(self.is_money[ri])
+        fu, fl = _fmt_pair(use, limit, money)
+        msg = f"{self.resources[ri]} {self.row_label[j]}: uses {fu} > limit {fl}"
+        parts = []
+        if funding != 0 or relax != 0:
+            parts.append(f"capacity {_fmt(self.row_amount_a[j], money)}")
+        if funding != 0:
+            parts.append(f"funding {_fmt(funding, money)}")
+        if relax != 0:
+            parts.append(f"external {_fmt(relax, money)}")
+        if parts:
+            msg += " (" + " + ".join(parts) + ")"
+        return msg
 
-        # 6. objective -----------------------------------------------------------------------
+    def _score(self, per_init: dict, selected: set[int], start: dict[int, int],
+               ext_spend: np.ndarray) -> tuple[float, dict[str, float]]:
+        """The objective of the spec and its components."""
         comp = dict.fromkeys(COMPONENTS, 0.0)
         for vals in per_init.values():
             for name, x in zip(PER_INITIATIVE_COLUMNS, vals):
@@ -592,7 +631,7 @@ class PlanChecker:
         for i in selected - set(start):
             per_init[i] = (0.0, 0.0, 0.0, float(self.alignment[i]), 0.0)
             comp["alignment"] += float(self.alignment[i])
-        comp["pv_external"] = float(np.dot(ext_spend, self.df))
+        comp["pv_external"] = float(np.dot(ext_spend, self.discount))
         w = self.weights
         objective = (
             w["benefit"] * comp["pv_benefit"]
@@ -601,7 +640,7 @@ class PlanChecker:
             + w["alignment"] * comp["alignment"]
             - w["cost"] * (comp["pv_cost"] + comp["pv_external"])
         )
-        return _Evaluation(v, float(objective), comp, per_init, used.reshape(R, T), E)
+        return float(objective), comp
 
     # ------------------------------------------------------------------------------------
     def check(self, starts: Mapping[str, Any], external: Optional[Mapping] = None) -> CheckReport:

@@ -542,3 +542,48 @@ def test_check_is_fast_on_large_plan():
     elapsed = time.perf_counter() - t0
     assert elapsed < 2.0, elapsed
     assert isinstance(r.objective, float) and len(r.usage) == (len(roles) + 2) * T
+
+
+# ----------------------------------------------------------------------------------------
+# independence from the model
+
+
+PACKAGE = Path(__file__).resolve().parents[1] / "prioritiser"
+# what the checker must never reach, directly or through another module of the package: the code
+# whose mistakes it exists to catch
+MODEL_SIDE = ("prioritiser.model", "prioritiser.solvers", "prioritiser.engine", "prioritiser.heuristic",
+              "prioritiser.improve")
+
+
+def _package_imports(module: str) -> set[str]:
+    """The prioritiser modules `module` imports (relative imports resolved)."""
+    import ast
+
+    path = PACKAGE.joinpath(*module.split(".")[1:])
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            target = ".".join(x for x in (base, node.module) if x)
+            found.add(target)
+            found |= {f"{target}.{a.name}" for a in node.names}  # `from . import model`
+    known = {m for m in found if m.startswith("prioritiser")}
+    return {m for m in known if PACKAGE.joinpath(*m.split(".")[1:]).with_suffix(".py").exists()
+            or PACKAGE.joinpath(*m.split(".")[1:]).is_dir()}
+
+
+def test_checker_imports_nothing_of_the_model_side():
+    seen, todo = set(), ["prioritiser.check"]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        todo += sorted(_package_imports(module))
+    reached = sorted(m for m in seen if m.startswith(MODEL_SIDE))
+    assert reached == [], f"prioritiser.check reaches {reached}"
+    assert _package_imports("prioritiser.heuristic") >= {"prioritiser.model"}  # the reader sees imports
