@@ -9,7 +9,7 @@ import pulp
 def build_pulp_loop_model(p) -> pulp.LpProblem:
     ini = p.initiatives
     T = p.horizon.T
-    df = p.discount()
+    discount = p.discount()
     fy0 = p.horizon.fy == 0
     w = p.settings.weights
     align = p.alignment()
@@ -42,7 +42,7 @@ def build_pulp_loop_model(p) -> pulp.LpProblem:
                     money += (row.capital_cost + row.revenue_cost) / d
                 if t >= g:
                     f = min(1.0, (t - g + 1) / (row.ramp + 1))
-                    value += df[t] * f * (w["benefit"] * row.benefit + w["revenue"] * row.revenue)
+                    value += discount[t] * f * (w["benefit"] * row.benefit + w["revenue"] * row.revenue)
                     if fy0[t]:
                         value += w["in_year_revenue"] * f * row.revenue
                     use.setdefault(("revenue", t), []).append((row.running_cost, var))
@@ -54,7 +54,7 @@ def build_pulp_loop_model(p) -> pulp.LpProblem:
                         use.setdefault((resource, t), []).append((amount, var))
                         if kinds[resource] == "money":
                             money += amount
-                value -= w["cost"] * df[t] * money
+                value -= w["cost"] * discount[t] * money
             objective.append((var, value))
     # external purchases
     ext = {}
@@ -67,7 +67,7 @@ def build_pulp_loop_model(p) -> pulp.LpProblem:
                     ext[r, t] = pulp.LpVariable(f"e_{r}_{t}", 0, p.resources.at[r, "external_max"])
                     cost = p.resources.at[r, "external_cost"]
                     use.setdefault(("revenue", t), []).append((cost, ext[r, t]))
-                    objective.append((ext[r, t], -w["cost"] * df[t] * cost))
+                    objective.append((ext[r, t], -w["cost"] * discount[t] * cost))
     prob += pulp.LpAffineExpression(objective)
     by_init = {}
     for (k, s), v in x.items():

@@ -69,6 +69,6 @@ class Portfolio:
         return out
 
     def discount(self) -> np.ndarray:
-        """df(p) = (1 + rate)^(-p / periods per year) for p = 0 .. T-1."""
+        """Discount factor of each period: (1 + rate)^(-p / periods per year) for p = 0 .. T-1."""
         p = np.arange(self.horizon.T)
         return (1.0 + self.settings.discount_rate) ** (-p / self.horizon.per_year)

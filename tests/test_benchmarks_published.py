@@ -5,7 +5,7 @@
 * PSPLIB j30 (a selection of instances): RCPSP makespan; every job mandatory and the sink rewards
   an early go-live, so the engine's objective must equal H - published makespan.
 
-Folders are written by prioritiser/converters.py (independent of the engine). These tests are not
+Folders are written by benchmarks/converters.py (independent of the engine). These tests are not
 skipped when the engine is missing or broken: they must fail then.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import prioritiser
-from prioritiser.converters import (
+from converters import (
     expected_objective_psplib,
     read_mknap1,
     read_mknap2,

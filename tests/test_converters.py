@@ -1,39 +1,25 @@
-"""Unit tests of the benchmark converters (prioritiser/converters.py).
+"""Unit tests of the benchmark converters (benchmarks/converters.py).
 
-These do not need the engine: the converters module is loaded straight from its file, so the
-tests pass even while the rest of the package is missing or broken.
+These do not need the engine: the converters live outside the package and import nothing from it,
+so the tests pass even while the package is missing or broken.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 import tarfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import converters as conv  # benchmarks/ is on pytest's pythonpath (pyproject.toml)
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO.parent / "shared" / "benchmarks"
 MKNAP = BENCH / "orlib-mknap"
 J30_TAR = BENCH / "psplib-j30" / "j30.sm.tar.gz"
 J30_OPT = BENCH / "psplib-j30" / "j30_optimum.csv"
-
-
-def _load_converters():
-    name = "_prioritiser_converters_standalone"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "prioritiser" / "converters.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    return module
-
-
-conv = _load_converters()
 
 MKNAP1_OPTIMA = [3800, 8706.1, 4015, 6120, 12400, 10618, 16537]
 
