@@ -402,26 +402,25 @@ def _precedence_rows(b: _Build) -> Rows | None:
                   dependency_row=dep_row[link])
 
 
-def _requires_rows(b: _Build) -> Rows | None:
-    """y_succ <= y_pred, whenever they start."""
-    dep_row, pred, succ = b.links(("requires",))
+def _selection_link_rows(b: _Build, family: str, sign: float, bound: float) -> Rows | None:
+    """y_succ + sign * y_pred <= bound for every dependency of type `family`."""
+    dep_row, pred, succ = b.links((family,))
     if not len(dep_row):
         return None
     ids = b.p.ids.to_numpy(object)
-    return b.rows("requires", b.cols.select_sum(succ) - b.cols.select_sum(pred), np.full(len(dep_row), -INF),
-                  np.zeros(len(dep_row)), predecessor=ids[pred], successor=ids[succ],
-                  dependency=np.full(len(dep_row), "requires", dtype=object), dependency_row=dep_row)
+    return b.rows(family, b.cols.select_sum(succ) + sign * b.cols.select_sum(pred), np.full(len(dep_row), -INF),
+                  np.full(len(dep_row), bound), predecessor=ids[pred], successor=ids[succ],
+                  dependency=np.full(len(dep_row), family, dtype=object), dependency_row=dep_row)
+
+
+def _requires_rows(b: _Build) -> Rows | None:
+    """y_succ <= y_pred, whenever they start."""
+    return _selection_link_rows(b, "requires", -1.0, 0.0)
 
 
 def _excludes_rows(b: _Build) -> Rows | None:
     """y_a + y_b <= 1."""
-    dep_row, pred, succ = b.links(("excludes",))
-    if not len(dep_row):
-        return None
-    ids = b.p.ids.to_numpy(object)
-    return b.rows("excludes", b.cols.select_sum(succ) + b.cols.select_sum(pred), np.full(len(dep_row), -INF),
-                  np.ones(len(dep_row)), predecessor=ids[pred], successor=ids[succ],
-                  dependency=np.full(len(dep_row), "excludes", dtype=object), dependency_row=dep_row)
+    return _selection_link_rows(b, "excludes", 1.0, 1.0)
 
 
 # The constraint families in row order; a family with nothing to say returns None and is left out.
