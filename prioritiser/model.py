@@ -321,6 +321,7 @@ class _Build:
                 ids.get_indexer(dep["successor"].to_numpy()[rows]))
 
     def rows(self, family: str, A, lo, hi, **meta) -> Rows:
+        """A family's Rows, its block of A as wide as the model."""
         return Rows(family, sp.csr_matrix(A, shape=(A.shape[0], self.cols.n)), np.asarray(lo, float),
                     np.asarray(hi, float), meta)
 
@@ -459,12 +460,13 @@ def build_model(p: Portfolio) -> Model:
     families = [rows for rows in (family(b) for family in FAMILIES) if rows is not None]
     A, row_lo, row_hi, spans = _stack(families)
     n_e = len(cols.ext_resource)
+    ext_max = p.resources["external_max"].to_numpy(float)[cols.ext_resource]
     capacity_rows = np.full(len(p.capacity), -1)
     capacity = next(f for f in families if f.family == "capacity")
     capacity_rows[capacity.meta["capacity_row"]] = spans["capacity"].start + np.arange(len(capacity))
     return Model(portfolio=p, n_x=cols.n_x, col_init=cols.init, col_start=cols.start,
                  ext_resource=cols.ext_resource, ext_period=cols.ext_period, c=_objective(p, cols, components),
-                 col_hi=np.concatenate([np.ones(cols.n_x), p.resources["external_max"].to_numpy(float)[cols.ext_resource]]),
+                 col_hi=np.concatenate([np.ones(cols.n_x), ext_max]),
                  integer=np.concatenate([np.ones(cols.n_x, bool), np.zeros(n_e, bool)]),
                  A=A, row_lo=row_lo, row_hi=row_hi, rows=_row_table(families), families=spans,
                  components=components, usage=b.usage, ext_usage=b.ext_usage, capacity_rows=capacity_rows,
