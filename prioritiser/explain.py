@@ -9,16 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .formatting import money
 from .model import Model
 
 VALUE_COLUMNS = ("pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost")
 # input columns the plan table does not pass through (it has its own columns for what matters)
 _MODEL_INPUTS = {"duration", "earliest_start", "latest_finish", "capital_cost", "revenue_cost", "running_cost",
                  "benefit", "revenue", "ramp"}
-
-
-def _money(x: float) -> str:
-    return f"£{x:,.0f}" if x >= 0 else f"-£{-x:,.0f}"
 
 
 # ------------------------------------------------------------------------------------ plan table
@@ -125,7 +122,7 @@ class _Reasons:
         c = self.model.c
         best = cols[np.argmax(c[cols])]
         if c[best] <= 0:
-            return f"costs more than it returns within the horizon (best value {_money(c[best])})"
+            return f"costs more than it returns within the horizon (best value {money(c[best])})"
         return self.blocked(cols)
 
     def over(self, col: int) -> np.ndarray:

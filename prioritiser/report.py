@@ -16,16 +16,11 @@ import numpy as np
 import pandas as pd
 
 from .engine import Result
+from .formatting import money
 
 OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json")
 PLAN_COLUMNS = ["id", "name", "selected", "start", "go_live", "pv_benefit", "pv_revenue", "in_year_revenue",
                 "pv_cost", "reason"]
-
-
-def money(x) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"£{x:,.0f}" if x >= 0 else f"-£{-x:,.0f}"
 
 
 def _clean(value):

@@ -16,8 +16,8 @@ import pandas as pd
 import yaml
 
 from .batch import BatchResult, run_batch
+from .formatting import money
 from .periods import sort_key
-from .report import money
 from .scenario import load_scenario
 
 

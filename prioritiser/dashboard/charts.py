@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from prioritiser.formatting import money
 from prioritiser.report import spend_by_year
 
-from .formatting import GREY, HEAT_SCALE, OKABE_ITO, category_colours, money
+from .formatting import GREY, HEAT_SCALE, OKABE_ITO, category_colours
 
 FONT = dict(family="DejaVu Sans, Arial, sans-serif", size=13, color="#222222")
 MONEY_AXIS = dict(tickprefix="£", tickformat=",.0f", separatethousands=True)

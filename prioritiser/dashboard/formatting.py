@@ -1,35 +1,16 @@
-"""How the dashboard writes numbers, periods and statuses, and its colour-blind-safe palette."""
+"""The dashboard's colour-blind-safe palette, HTML escaping and status sentences (numbers are written
+by prioritiser.formatting, as everywhere in the package)."""
 from __future__ import annotations
 
 import html
-import math
+
+from prioritiser.formatting import money, percent
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 GREY = "#999999"
-NHS_BLUE = "#005EB8"
 # A sequential scale that is safe for colour-blind readers and prints in greyscale (plotly's Cividis).
 HEAT_SCALE = "Cividis"
-
-
-def money(x, signed: bool = False) -> str:
-    """£1,234,567 (negative as -£1,234,567); '-' for missing. `signed` adds + to gains."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    x = float(x)
-    if abs(x) < 0.5:
-        x = 0.0
-    text = f"£{abs(x):,.0f}"
-    if x < 0:
-        return "-" + text
-    return ("+" + text) if signed and x > 0 else text
-
-
-def percent(x, digits: int = 1, signed: bool = False) -> str:
-    """0.0123 -> '1.2%'."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{x * 100:{'+' if signed else ''}.{digits}f}%"
 
 
 def esc(text) -> str:

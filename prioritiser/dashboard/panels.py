@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from prioritiser.formatting import money, percent
 from prioritiser.report import spend_by_year
 
-from .formatting import esc, money, percent, status_sentence
+from .formatting import esc, status_sentence
 
 # ------------------------------------------------------------------------------------- headline
 def headline_figures(result) -> dict[str, float]:
@@ -262,4 +263,4 @@ def stress_html(table: pd.DataFrame | None, label: str = "") -> str:
 
 
 __all__ = ["headline_html", "status_html", "issues_html", "initiative_rows", "table_html", "compare_html",
-           "stress_html", "headline_figures", "percent"]
+           "stress_html", "headline_figures"]

@@ -14,6 +14,7 @@ import prioritiser
 from prioritiser import cli
 from prioritiser.dashboard import bundled_scenarios
 from prioritiser.dashboard import formatting, panels
+from prioritiser.formatting import money
 from prioritiser.dashboard.serve import add_parser, voila_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def test_first_load_shows_the_sample_trusts_plan(app):
     st = app.state
     assert st.result is not None and st.result.has_plan
     head = text(app.headline.value)
-    assert formatting.money(st.result.components["npv"]) in head
+    assert money(st.result.components["npv"]) in head
     assert f"{int(st.result.plan.selected.sum())} of {len(st.result.plan)}" in head
     status = text(app.status.value)
     assert status.startswith(st.result.status.value.upper()) and ("gap" in status or "proven" in status)
@@ -92,7 +93,7 @@ def test_slider_then_optimise_button(app):
     app.optimise.click()
     assert not st.stale
     assert st.result.components["npv"] != npv_before
-    assert formatting.money(st.result.components["npv"]) in text(app.headline.value)
+    assert money(st.result.components["npv"]) in text(app.headline.value)
     assert app.table.value != table_before
     assert [a.scale for a in st.solved_scenario.adjustments] == [0.8] * len(st.capital)
 
@@ -116,7 +117,7 @@ def test_first_plan_then_proof(app):
         assert statuses and "FIRST PLAN" in text(statuses[0]) and "Proving" in text(statuses[0])
         assert 0 < st.first_plan_seconds <= st.last_solve_seconds
     assert final.status.value == "optimal" and text(app.status.value).startswith("OPTIMAL")
-    assert formatting.money(final.components["npv"]) in text(app.headline.value)
+    assert money(final.components["npv"]) in text(app.headline.value)
     assert roadmap_ids(app) == set(final.plan.index[final.plan.selected])
 
 
@@ -177,8 +178,8 @@ def test_status_sentences_are_honest_about_the_gap():
     feasible = formatting.status_sentence(R("feasible", 0.031, 103.1, message="time limit reached"))[1]
     assert "not proven best" in feasible and "3.1%" in feasible and "time limit" in feasible
     assert formatting.status_sentence(R("error", None, message="solver failed"))[1] == "No plan: solver failed."
-    assert formatting.money(1234567.4) == "£1,234,567" and formatting.money(-5) == "-£5"
-    assert formatting.money(2500, signed=True) == "+£2,500" and formatting.money(None) == "-"
+    assert money(1234567.4) == "£1,234,567" and money(-5) == "-£5"
+    assert money(2500, signed=True) == "+£2,500" and money(None) == "-"
 
 
 def test_table_can_be_filtered_and_sorted(app):
@@ -327,7 +328,7 @@ def test_choosing_another_bundled_scenario_loads_and_solves_it():
     assert st.base.name == "capital-cut-20" and st.result.scenario == "capital-cut-20"
     assert st.result.components["npv"] < npv_baseline
     assert set(st.capital.values()) == {0.0}  # its own cut is in the scenario, the page starts at +0%
-    assert formatting.money(st.result.components["npv"]) in text(app.headline.value)
+    assert money(st.result.components["npv"]) in text(app.headline.value)
     assert "capital-cut-20" in st.scenario_yaml()[1]
 
 

@@ -1,0 +1,37 @@
+"""How the package writes numbers for people: money and percentages, in one place.
+
+Used by the console summary and reports, the plan's reasons, the what-if texts and the dashboard.
+(The independent checker, check.py, keeps its own formatter so that it shares no code with the
+pipeline it checks.)
+"""
+from __future__ import annotations
+
+import math
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def money(x, signed: bool = False) -> str:
+    """Whole pounds with thousands separators: £1,234,567, negative as -£1,234,567; '-' when missing.
+
+    An amount that rounds to zero pounds is '£0' (never '-£0'). `signed` puts + before a gain."""
+    if _missing(x):
+        return "-"
+    x = float(x)
+    if math.isnan(x):
+        return "-"
+    if abs(x) < 0.5:
+        x = 0.0
+    text = f"£{abs(x):,.0f}"
+    if x < 0:
+        return "-" + text
+    return ("+" + text) if signed and x > 0 else text
+
+
+def percent(x, digits: int = 1, signed: bool = False) -> str:
+    """A share as a percentage: 0.0123 -> '1.2%'; '-' when missing. `signed` puts + before a rise."""
+    if _missing(x):
+        return "-"
+    return f"{x * 100:{'+' if signed else ''}.{digits}f}%"
