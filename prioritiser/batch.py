@@ -22,6 +22,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -271,8 +272,11 @@ def expand(patterns) -> list[Path]:
 def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | None = None,
               executor: str = "local", scheduler: str | None = None, deadline: float | None = None,
               solver: str | None = None, time_limit: float | None = None, gap: float | None = None,
-              progress: bool = False) -> BatchResult:
-    """Run every scenario (paths or globs) into `out`/<scenario>/, then write the comparison."""
+              progress: bool | Callable[[int, int], None] = False) -> BatchResult:
+    """Run every scenario (paths or globs) into `out`/<scenario>/, then write the comparison.
+
+    `progress`: True for a progress bar on the terminal, or a function called with (scenarios
+    done, scenarios in all) as each one finishes (the dashboard's progress bar)."""
     out_root = Path(out).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     options = {k: v for k, v in {"solver": solver, "time_limit": time_limit, "gap": gap}.items() if v is not None}
@@ -292,7 +296,7 @@ def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | No
             todo.append(job)
     workers = max(1, workers or min(len(todo) or 1, os.cpu_count() or 1))
     bar = None
-    if progress:
+    if progress and not callable(progress):
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), initial=len(skipped), unit="scenario", dynamic_ncols=True)
@@ -305,6 +309,8 @@ def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | No
         if bar is not None:
             bar.set_postfix(failed=failed, remaining=len(jobs) - len(records))
             bar.update(1)
+        elif callable(progress):
+            progress(len(records), len(jobs))
 
     if executor == "local":
         with ThreadPoolExecutor(max_workers=workers) as pool:

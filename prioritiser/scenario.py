@@ -6,6 +6,7 @@ below check each section against it and keep every problem, naming the file that
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import math
 import re
@@ -75,6 +76,10 @@ class Scenario:
         doc["name"] = self.name
         doc["portfolio"] = str(self.portfolio)
         return yaml.safe_dump(doc, sort_keys=False)
+
+    def replace(self, **changes) -> Scenario:
+        """A copy with fields changed, its YAML kept in step (see the editing section at the end)."""
+        return replace_scenario(self, **changes)
 
 
 def deep_merge(base: dict, over: dict) -> dict:
@@ -540,3 +545,93 @@ def _read_scenario(path: Path, issues: list[Issue]) -> Scenario | None:
                     settings=settings, adjustments=adjustments, solver=solver,
                     description="" if description is None else str(description),
                     files=[p for p, _ in layers], raw=doc, layers=layers)
+
+
+# ============================================================================================ editing
+# Changing a loaded scenario (what the what-if tools and the dashboard do) goes through these
+# functions, so that an edited Scenario's fields and its `raw` mapping, which is what `to_yaml`
+# writes, always agree: saved to a file and read back, an edited scenario is the same scenario.
+
+_OBJECTIVE_FIELDS = ("discount_rate", "weights", "alignment_weights")  # the `objective` section
+# every other setting is a top-level key of the file under its own name (external, force_in, ...)
+_SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(Settings))
+_SCENARIO_FIELDS = ("name", "description", "path", "portfolio", "horizon", "adjustments", "solver")
+
+
+def adjustment_doc(adjustment: Adjustment) -> dict:
+    """An adjustment as a scenario file writes it: {resource, scale or add, from, to}."""
+    doc: dict = {"resource": adjustment.resource}
+    if adjustment.scale is not None:
+        doc["scale"] = adjustment.scale
+    if adjustment.add is not None:
+        doc["add"] = adjustment.add
+    if adjustment.start is not None:
+        doc["from"] = adjustment.start
+    if adjustment.end is not None:
+        doc["to"] = adjustment.end
+    return doc
+
+
+def horizon_doc(horizon: Horizon) -> dict:
+    return {"start": horizon.start, "periods": horizon.T, "granularity": horizon.granularity.value}
+
+
+def objective_doc(settings: Settings) -> dict:
+    return {"discount_rate": settings.discount_rate, "weights": dict(settings.weights),
+            "alignment_weights": dict(settings.alignment_weights)}
+
+
+def solver_doc(solver: SolverOptions) -> dict:
+    return {"name": solver.name, "time_limit": solver.time_limit, "gap": solver.gap}
+
+
+def replace_scenario(scenario: Scenario, **changes) -> Scenario:
+    """A copy of `scenario` with `changes` applied to its fields and to its `raw` mapping alike.
+
+    Keys: name, description, path, portfolio, horizon, adjustments (the whole list), solver (a
+    SolverOptions), and every field of Settings: discount_rate, weights (the whole mapping),
+    alignment_weights, external, force_in, force_out. A section that changes is written whole
+    (`objective` when any of its three keys changes). What is not named stays as it was, in the
+    fields and in `raw`. (`path` names the file the scenario would be read from; it is not written.)"""
+    unknown = set(changes) - set(_SETTINGS_FIELDS) - set(_SCENARIO_FIELDS)
+    if unknown:
+        raise TypeError(f"a scenario has no editable {', '.join(sorted(unknown))}")
+    changes = {k: list(v) if isinstance(v, tuple) else v for k, v in copy.deepcopy(changes).items()}
+    raw = copy.deepcopy(scenario.raw)
+    settings = dataclasses.replace(copy.deepcopy(scenario.settings),
+                                   **{k: v for k, v in changes.items() if k in _SETTINGS_FIELDS})
+    fields = {"adjustments": list(scenario.adjustments), **{k: v for k, v in changes.items() if k in _SCENARIO_FIELDS}}
+    if "portfolio" in fields:
+        fields["portfolio"] = Path(fields["portfolio"])
+    writers = {"name": str, "description": str, "portfolio": str, "horizon": horizon_doc,
+               "adjustments": lambda adjs: [adjustment_doc(a) for a in adjs], "solver": solver_doc}
+    for key, value in changes.items():
+        if key in writers:
+            raw[key] = writers[key](value)
+        elif key in _SETTINGS_FIELDS and key not in _OBJECTIVE_FIELDS:
+            raw[key] = value
+    if any(k in changes for k in _OBJECTIVE_FIELDS):
+        raw["objective"] = objective_doc(settings)
+    return dataclasses.replace(scenario, settings=settings, raw=raw, **fields)
+
+
+def extension_doc(base: Scenario, name: str, extra: list[Adjustment]) -> dict:
+    """A scenario file of its own name that `extends` the file of `base` with `extra` adjustments.
+
+    `extends` replaces lists, so the base's own adjustments are repeated first."""
+    if base.path is None:
+        raise ValueError(f"scenario {base.name} has no file to extend")
+    return {"name": name, "extends": str(Path(base.path).resolve()),
+            "adjustments": [adjustment_doc(a) for a in [*base.adjustments, *extra]]}
+
+
+def write_scenario(path: str | Path, scenario: Scenario | dict) -> Path:
+    """Write a scenario (a Scenario, self-contained, or a mapping such as `extension_doc`'s) as YAML.
+
+    A file that already says the same is left untouched, so a batch's cache of it stays valid."""
+    path = Path(path)
+    text = scenario.to_yaml() if isinstance(scenario, Scenario) else yaml.safe_dump(scenario, sort_keys=False)
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return path

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .batch import BatchResult, run_batch
 from .formatting import money
 from .periods import sort_key
-from .scenario import load_scenario
+from .scenario import Adjustment, extension_doc, load_scenario, write_scenario
 
 
 # ------------------------------------------------------------------------------------------ compare
@@ -114,22 +113,10 @@ def compare(a, b) -> Comparison:
 
 
 # ------------------------------------------------------------------------------ variant scenarios
-def _write_variants(base_path: Path, folder: Path, variants: list[tuple[str, list[dict]]]) -> list[Path]:
+def _write_variants(base_path: Path, folder: Path, variants: list[tuple[str, list[Adjustment]]]) -> list[Path]:
     """One scenario file per (name, extra adjustments), each extending the user's scenario."""
     base = load_scenario(base_path)
-    base_adjustments = list(base.raw.get("adjustments") or [])
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, extra in variants:
-        doc = {"name": name, "extends": str(Path(base_path).resolve()),
-               # `extends` replaces lists, so the base's own adjustments are repeated first
-               "adjustments": base_adjustments + extra}
-        path = folder / f"{name}.yaml"
-        text = yaml.safe_dump(doc, sort_keys=False)
-        if not path.exists() or path.read_text() != text:  # unchanged files keep the batch cache valid
-            path.write_text(text)
-        paths.append(path)
-    return paths
+    return [write_scenario(folder / f"{name}.yaml", extension_doc(base, name, extra)) for name, extra in variants]
 
 
 def _starts(batch: BatchResult, name: str) -> pd.Series:
@@ -151,7 +138,8 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
            out: str | Path | None = None, workers: int | None = None, progress: bool = False,
            **options) -> StressResult:
     """Value lost and initiatives dropped or slipped as `resource` is cut by each percentage from
-    `start` (default: the second financial year of the horizon)."""
+    `start` (default: the second financial year of the horizon). `progress` is run_batch's: True
+    for a progress bar, or a function called with (cuts solved, cuts in all)."""
     base_path = Path(scenario).resolve()
     base = load_scenario(base_path)
     start = start or base.horizon.second_fy_label
@@ -159,7 +147,7 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
     out = Path(out) if out else Path("results") / f"{base.name}-stress-{resource}"
     tag = lambda c: f"{c:g}".replace(".", "_")  # noqa: E731
     variants = [(f"{base.name}-{resource}-cut-{tag(c)}",
-                 [] if c == 0 else [{"resource": resource, "scale": round(1 - c / 100, 10), "from": start}])
+                 [] if c == 0 else [Adjustment(resource, scale=round(1 - c / 100, 10), start=start)])
                 for c in cuts]
     paths = _write_variants(base_path, out / "scenarios", variants)
     batch = run_batch(paths, out, workers=workers, progress=progress, **options)
@@ -225,7 +213,7 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
     base = load_scenario(base_path)
     scales = np.round(np.linspace(low, high, int(steps)), 6)
     out = Path(out) if out else Path("results") / f"{base.name}-frontier-{resource}"
-    variants = [(f"{base.name}-{resource}-x{s:g}".replace(".", "_"), [{"resource": resource, "scale": float(s)}])
+    variants = [(f"{base.name}-{resource}-x{s:g}".replace(".", "_"), [Adjustment(resource, scale=float(s))])
                 for s in scales]
     paths = _write_variants(base_path, out / "scenarios", variants)
     batch = run_batch(paths, out, workers=workers, progress=progress, **options)
