@@ -555,7 +555,8 @@ def _read_scenario(path: Path, issues: list[Issue]) -> Scenario | None:
 _OBJECTIVE_FIELDS = ("discount_rate", "weights", "alignment_weights")  # the `objective` section
 # every other setting is a top-level key of the file under its own name (external, force_in, ...)
 _SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(Settings))
-_SCENARIO_FIELDS = ("name", "description", "path", "portfolio", "horizon", "adjustments", "solver")
+_SCENARIO_FIELDS = ("name", "description", "portfolio", "horizon", "adjustments", "solver",
+                    "path", "files", "layers")  # the last three say where it came from: not written
 
 
 def adjustment_doc(adjustment: Adjustment) -> dict:
@@ -588,11 +589,12 @@ def solver_doc(solver: SolverOptions) -> dict:
 def replace_scenario(scenario: Scenario, **changes) -> Scenario:
     """A copy of `scenario` with `changes` applied to its fields and to its `raw` mapping alike.
 
-    Keys: name, description, path, portfolio, horizon, adjustments (the whole list), solver (a
+    Keys: name, description, portfolio, horizon, adjustments (the whole list), solver (a
     SolverOptions), and every field of Settings: discount_rate, weights (the whole mapping),
     alignment_weights, external, force_in, force_out. A section that changes is written whole
     (`objective` when any of its three keys changes). What is not named stays as it was, in the
-    fields and in `raw`. (`path` names the file the scenario would be read from; it is not written.)"""
+    fields and in `raw`. `path`, `files` and `layers` (where the scenario came from, which error
+    messages name) may be changed too; they are not part of the YAML."""
     unknown = set(changes) - set(_SETTINGS_FIELDS) - set(_SCENARIO_FIELDS)
     if unknown:
         raise TypeError(f"a scenario has no editable {', '.join(sorted(unknown))}")

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from prioritiser.formatting import money
+# spend_by_year is the table of summary.json and report.xlsx, so the page and the report agree
 from prioritiser.report import spend_by_year
 
 from .formatting import GREY, HEAT_SCALE, OKABE_ITO, category_colours
@@ -190,12 +191,12 @@ def staff_heatmap(result) -> tuple[list, dict]:
 
 # -------------------------------------------------------------------------------------- stress
 def stress_chart(table: pd.DataFrame | None, resource: str = "capital", start: str = "") -> tuple[list, dict]:
-    """Best plan value against the funding cut (each cut re-optimised)."""
+    """Best plan value against the funding cut (each cut re-optimised): prioritiser.stress's table."""
     title = f"Funding-cut stress test: best plan value as {resource} is cut" + (f" from {start}" if start else "")
     if table is None or table.empty:
         return [], empty_layout(title, "Press 'Run stress test' to re-optimise at each cut.")
-    t = table.sort_values("cut")
-    x = [f"{-c:g}%" if c else "no cut" for c in t["cut"]]
+    t = table.sort_values("cut_percent")
+    x = [f"{-c:g}%" if c else "no cut" for c in t["cut_percent"]]
     custom = np.column_stack([[money(v) for v in t["objective"]], [money(v) for v in t["value_lost"]],
                               t["status"].astype(str),
                               [_count(v) for v in t["dropped"]], [_count(v) for v in t["slipped"]]])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from prioritiser.formatting import money, percent
+# spend_by_year is the table of summary.json and report.xlsx, so the page and the report agree
 from prioritiser.report import spend_by_year
 
 from .formatting import esc, status_sentence
@@ -246,9 +247,9 @@ def stress_html(table: pd.DataFrame | None, label: str = "") -> str:
     if table is None or table.empty:
         return ""
     rows = []
-    for r in table.sort_values("cut").itertuples(index=False):
-        cut = f"{-r.cut:g}%" if r.cut else "no cut"
-        lost = money(r.value_lost) if r.cut and r.value_lost == r.value_lost else "-"
+    for r in table.sort_values("cut_percent").itertuples(index=False):
+        cut = f"{-r.cut_percent:g}%" if r.cut_percent else "no cut"
+        lost = money(r.value_lost) if r.cut_percent and r.value_lost == r.value_lost else "-"
         rows.append(f'<tr><th scope="row">{esc(cut)}</th><td>{esc(r.status)}</td>'
                     f'<td class="num">{esc(money(r.objective))}</td><td class="num">{esc(lost)}</td>'
                     f'<td>{esc(str(r.dropped).replace(";", ", "))}</td>'

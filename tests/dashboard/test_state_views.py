@@ -14,8 +14,9 @@ import prioritiser
 from prioritiser import cli
 from prioritiser.dashboard import bundled_scenarios
 from prioritiser.dashboard import formatting, panels
-from prioritiser.formatting import money
 from prioritiser.dashboard.serve import add_parser, voila_command
+from prioritiser.formatting import money
+from prioritiser.scenario import Adjustment
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -87,7 +88,7 @@ def test_slider_then_optimise_button(app):
     table_before = app.table.value
     app.capital_all.value = -0.2  # the "all years" slider, as a user drags it
     assert set(st.capital.values()) == {-20.0}
-    assert all(s.value == pytest.approx(-0.2) for s in app._fy_sliders["capital"].values())
+    assert all(s.value == pytest.approx(-0.2) for s in app.fy_sliders["capital"].values())
     assert st.stale and "press Optimise" in text(app.status.value)
     assert st.result.components["npv"] == npv_before  # nothing solved until the button is pressed
     app.optimise.click()
@@ -284,38 +285,45 @@ def test_scenario_download_reproduces_the_plan_with_the_cli(app, tmp_path):
     assert summary["components"]["npv"] == pytest.approx(st.result.components["npv"], rel=1e-9, abs=1e-6)
 
 
-def test_stress_test_re_optimises_each_cut(app, monkeypatch):
+def test_stress_test_re_optimises_each_cut(app):
     st = app.state
-    monkeypatch.delattr(prioritiser, "stress", raising=False)
     table = st.stress(cuts=(0, 20))
-    assert list(table["cut"]) == [0.0, 20.0]
+    assert list(table["cut_percent"]) == [0.0, 20.0]
     assert table.loc[0, "value_lost"] == 0
     tol = st.gap * abs(table.loc[0, "objective"]) + 1e-6  # both solved to the gap tolerance
     assert table.loc[1, "objective"] <= table.loc[0, "objective"] + tol
     assert list(app.figures["stress"].data[0].x) == ["no cut", "-20%"]
     assert "Starts later" in app.stress_table.value
+    assert st.stress_progress == 1.0 and app.stress_bar.value == app.stress_bar.max
+    # the uncut row is the plan on the page, solved again by the batch runner
+    assert table.loc[0, "objective"] == pytest.approx(st.result.objective, rel=st.gap, abs=1e-6)
 
 
-def test_stress_prefers_the_package_api_when_there_is_one(app, monkeypatch):
-    import pandas as pd
-
+def test_stress_is_the_package_api_run_for_real(app, monkeypatch):
+    """One stress path: the page shows what `prioritiser stress` computes for the current what-if."""
+    real = prioritiser.stress
     calls = []
 
-    class Fake:
-        table = pd.DataFrame({"cut_percent": [0.0, 10.0], "status": ["optimal", "optimal"],
-                              "objective": [100.0, 90.0], "value_lost": [0.0, 10.0], "dropped": ["", "X-1"],
-                              "slipped": ["", ""]})
-
-    def fake_stress(scenario, resource="capital", cuts=(5, 10, 20, 30), start=None, out=None):
+    def spy(scenario, resource="capital", cuts=(5, 10, 20, 30), start=None, out=None, **options):
         calls.append((scenario, resource, list(cuts), start, out))
         assert open(scenario).read().startswith("name:")  # a self-contained scenario file
-        return Fake()
+        calls.append(real(scenario, resource=resource, cuts=cuts, start=start, out=out, **options))
+        return calls[-1]
 
-    monkeypatch.setattr(prioritiser, "stress", fake_stress, raising=False)
-    table = app.state.stress(cuts=(0, 10))
+    monkeypatch.setattr(prioritiser, "stress", spy)
+    st = app.state
+    st.force_out = ["PORTAL-1"]  # a what-if: the stress test is of it, not of the scenario as loaded
+    table = st.stress(cuts=(0, 10))
     assert calls and calls[0][1] == "capital" and calls[0][2] == [10] and calls[0][3] == \
         app.state.base.horizon.fy_labels[1]
-    assert list(table["cut"]) == [0.0, 10.0] and table.loc[1, "dropped"] == "X-1"
+    assert list(table["cut_percent"]) == [0.0, 10.0] and table is calls[1].table
+    assert "PORTAL-1" in open(calls[0][0]).read() and "forced out: PORTAL-1" in st.stress_label
+    # each cut is the optimum of that cut solved on its own (to the gap tolerance)
+    what_if = st.build_scenario()
+    ten = Adjustment("capital", scale=0.9, start=what_if.horizon.second_fy_label)
+    cut = what_if.replace(adjustments=[*what_if.adjustments, ten])
+    alone = prioritiser.run(cut)
+    assert table.loc[1, "objective"] == pytest.approx(alone.objective, rel=2 * st.gap, abs=1e-6)
 
 
 def test_choosing_another_bundled_scenario_loads_and_solves_it():
