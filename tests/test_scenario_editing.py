@@ -62,9 +62,3 @@ def test_extension_extends_the_file_and_repeats_its_adjustments(tmp_path):
     assert variant.adjustments == [*base.adjustments, Adjustment("capital", scale=0.5, start="2028/29")]
     assert variant.settings == base.settings and variant.horizon == base.horizon
 
-
-def test_cuts_start_in_the_second_financial_year_by_default():
-    assert Horizon("2026/27 Q1", 20).second_fy_label == "2027/28"
-    assert Horizon("2026/27 Q4", 2).second_fy_label == "2027/28"
-    assert Horizon("2026/27 Q1", 3).second_fy_label == "2026/27"  # one year only: that year
-    assert Horizon("2026-04", 12, Granularity.MONTH).second_fy_label == "2026/27"
