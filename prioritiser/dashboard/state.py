@@ -18,11 +18,14 @@ from pathlib import Path
 import pandas as pd
 from traitlets import Bool, Dict, Float, HasTraits, Instance, List, Unicode, observe
 
-import prioritiser
+# the public API from its own modules, as the command line imports it (no module imports the package's
+# __init__): prioritiser.run is engine.run, prioritiser.stress whatif.stress, prioritiser.load load_portfolio
+from prioritiser import engine, whatif
 from prioritiser.engine import Result
 from prioritiser.errors import InputError, Issue
 from prioritiser.scenario import WEIGHT_KEYS, Adjustment, Scenario, SolverOptions, write_scenario
 from prioritiser.solvers import Status
+from prioritiser.validate import load as load_portfolio
 
 from . import uploads
 
@@ -189,7 +192,7 @@ class DashboardState(HasTraits):
             self.issues = [Issue("error", name, "no such scenario")]
             return False
         try:
-            portfolio = prioritiser.load(entry)  # the scenario (a file, or an upload) and its tables, checked
+            portfolio = load_portfolio(entry)  # the scenario (a file, or an upload) and its tables, checked
         except InputError as exc:
             self.issues = exc.issues
             self.notice = f"Scenario {name} has errors; fix them in its files and choose it again."
@@ -267,13 +270,13 @@ class DashboardState(HasTraits):
             self.solve()
 
     def run(self, scenario: Scenario) -> Result:
-        """prioritiser.run with a small cache: the same inputs are never solved twice."""
+        """prioritiser.run (engine.run) with a small cache: the same inputs are never solved twice."""
         key = _cache_key(scenario)
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
         silence_solver_banner()
-        result = prioritiser.run(scenario)
+        result = engine.run(scenario)
         _remember(key, result)
         return result
 
@@ -320,7 +323,7 @@ class DashboardState(HasTraits):
         if key in _CACHE or not quick or scenario.solver.time_limit <= QUICK_SECONDS + 1e-9:
             return self.run(scenario), None
         silence_solver_banner()
-        first = prioritiser.run(scenario, time_limit=QUICK_SECONDS)
+        first = engine.run(scenario, time_limit=QUICK_SECONDS)
         if first.status in (Status.OPTIMAL, Status.INFEASIBLE) and first.message == "":
             # proven before the short limit: the full run would retrace the same search exactly
             _remember(key, first)
@@ -375,7 +378,7 @@ class DashboardState(HasTraits):
         """prioritiser.compare(A, current), or None without both plans."""
         if self.pinned is None or self.result is None or not self.result.has_plan:
             return None
-        return prioritiser.compare(self.pinned, self.result)
+        return whatif.compare(self.pinned, self.result)
 
     # ------------------------------------------------------------------ funding-cut stress test
     def stress(self, cuts=STRESS_CUTS, resource: str = "capital", progress=None) -> pd.DataFrame:
@@ -395,8 +398,8 @@ class DashboardState(HasTraits):
                 progress(done, total)
 
         self.stress_progress = 0.0
-        got = prioritiser.stress(path, resource=resource, cuts=[c for c in cuts if c], start=start,
-                                 out=folder / f"{scenario.name}-{resource}", progress=step)
+        got = whatif.stress(path, resource=resource, cuts=[c for c in cuts if c], start=start,
+                             out=folder / f"{scenario.name}-{resource}", progress=step)
         self.stress_label = f"{self.describe(scenario)}; {resource} cut from {start}"
         self.stress_table = got.table
         return got.table

@@ -7,9 +7,9 @@ import io
 import zipfile
 from pathlib import Path, PurePosixPath
 
-import prioritiser
 from prioritiser.errors import Issue
 from prioritiser.scenario import Scenario
+from prioritiser.validate import validate
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # unpacked size of an uploaded .zip
 
@@ -44,7 +44,7 @@ def _read(name: str, content: bytes, template: Scenario | None, folder: Path) ->
         if issues:
             return issues, None
     scenario = upload_scenario(template, name, portfolio, folder)
-    return prioritiser.validate(scenario), scenario
+    return validate(scenario), scenario
 
 
 def upload_scenario(template: Scenario, name: str, portfolio: Path, folder: Path) -> Scenario:
