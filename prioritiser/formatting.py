@@ -35,3 +35,28 @@ def percent(x, digits: int = 1, signed: bool = False) -> str:
     if _missing(x):
         return "-"
     return f"{x * 100:{'+' if signed else ''}.{digits}f}%"
+
+
+def score(x) -> str:
+    """An objective value: whole units with thousands separators and no currency sign, because an
+    objective that weights alignment points is not money ('-' when missing)."""
+    if _missing(x):
+        return "-"
+    x = float(x)
+    return f"{0.0 if abs(x) < 0.5 else x:,.0f}"
+
+
+def points(x) -> str:
+    """Alignment points: one decimal ('-' when missing)."""
+    return "-" if _missing(x) else f"{float(x):,.1f} points"
+
+
+# Excel number formats for the same things (report.xlsx, the template, batch comparisons).
+XL_MONEY = '£#,##0;-£#,##0;£0'  # whole pounds, thousands separated; zero as £0
+XL_MONEY_DASH = '£#,##0;-£#,##0;"-"'  # the same, zero as a dash (tables mostly of zeros)
+XL_SCORE = '#,##0;-#,##0;0'  # an objective value: not money
+XL_PERCENT = '0.0%'
+XL_SHARE = '0%'
+XL_FTE = '0.0'
+XL_POINTS = '0.0'
+XL_INTEGER = '0'

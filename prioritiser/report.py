@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import Result
+from .figures import external_staff, objective_text, spend_by_year  # spend_by_year: the dashboard reads it here
 from .formatting import money
 
 OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json")
@@ -41,28 +42,6 @@ def plan_frame(result: Result) -> pd.DataFrame:
     extra = [c for c in plan.columns if c not in PLAN_COLUMNS and c not in
              ("category", "directorate", "mandatory", "start_index", "go_live_index", "alignment", "value")]
     return plan[PLAN_COLUMNS + extra]
-
-
-def spend_by_year(result: Result) -> pd.DataFrame:
-    """Capital and revenue spend against budget per financial year (budget = year rows, or the
-    sum of per-period rows when the year has none)."""
-    p = result.portfolio
-    H = p.horizon
-    usage = result.usage
-    per = usage[usage["period"].isin(H.labels)].copy()
-    per["fy"] = [H.fy_label_of(H.labels.index(lbl)) for lbl in per["period"]]
-    rows = []
-    for resource in ("capital", "revenue"):
-        part = per[per["resource"] == resource]
-        year_rows = usage[(usage["resource"] == resource) & ~usage["period"].isin(H.labels)]
-        for fy, grp in part.groupby("fy", sort=False):
-            yr = year_rows[year_rows["period"] == fy]
-            budget = float(yr["capacity"].iloc[0]) if len(yr) else (
-                float(grp["capacity"].sum()) if grp["capacity"].notna().all() else float("nan"))
-            spent = float(grp["used"].sum())
-            rows.append({"resource": resource, "financial_year": fy, "spend": spent, "budget": budget,
-                         "headroom": budget - spent if budget == budget else float("nan")})
-    return pd.DataFrame(rows)
 
 
 def busiest_staff(result: Result) -> tuple[str, float, str] | None:
@@ -98,29 +77,43 @@ def console_summary(result: Result) -> str:
     c = result.components
     n_sel = int(result.plan["selected"].sum())
     lines.append(f"Initiatives in: {n_sel} of {len(result.plan)}")
-    lines.append(f"Objective: {money(result.objective)}   NPV: {money(c.get('npv'))}   "
-                 f"In-year revenue: {money(c.get('in_year_revenue'))}")
-    spend = spend_by_year(result)
-    if not spend.empty:
-        lines.append("Spend against budget per financial year:")
-        lines.append(f"  {'year':<9}{'capital':>14}{'of budget':>14}{'revenue':>14}{'of budget':>14}")
-        for fy in dict.fromkeys(spend["financial_year"]):
-            cap = spend[(spend.resource == "capital") & (spend.financial_year == fy)]
-            rev = spend[(spend.resource == "revenue") & (spend.financial_year == fy)]
-            def cell(df, col):
-                return money(float(df[col].iloc[0])) if len(df) else "-"
-            lines.append(f"  {fy:<9}{cell(cap, 'spend'):>14}{cell(cap, 'budget'):>14}"
-                         f"{cell(rev, 'spend'):>14}{cell(rev, 'budget'):>14}")
+    lines.append(f"NPV: {money(c.get('npv'))}   In-year revenue: {money(c.get('in_year_revenue'))}   "
+                 f"Alignment: {c.get('alignment', 0.0):,.1f} points")
+    lines.append(f"Objective: {objective_text(result)}")
+    lines += spend_lines(spend_by_year(result))
     busy = busiest_staff(result)
     if busy:
         lines.append(f"Busiest staff role: {busy[0]}, {busy[1]:.0%} of its own capacity in {busy[2]}")
-    ext = result.usage["external"].fillna(0)
-    if ext.sum() > 0:
-        u = result.usage[ext > 0]
-        roles = ", ".join(sorted(set(u["resource"])))
-        lines.append(f"External staff bought: {ext.sum():.1f} FTE-periods ({roles})")
+    fte, cost, roles = external_staff(result)
+    if fte > 0:
+        lines.append(f"External staff bought: {fte:.1f} FTE-periods, {money(cost)} ({', '.join(roles)})")
     lines.append(f"Solved by {result.solver_version} in {result.seconds:.1f} s")
     return "\n".join(lines)
+
+
+def spend_lines(spend: pd.DataFrame) -> list[str]:
+    """Spend against the committed budget per financial year, milestone-gated money apart."""
+    if spend.empty:
+        return []
+    gated = spend["gated"].fillna(0).abs().sum() > 0.5
+    head = f"  {'year':<9}{'capital':>13}{'budget':>13}" + (f"{'+ gated':>12}" if gated else "") + \
+        f"{'revenue':>13}{'budget':>13}" + (f"{'+ gated':>12}" if gated else "")
+    lines = ["Spend against budget per financial year:", head]
+    by = spend.set_index(["resource", "financial_year"])
+    for fy in dict.fromkeys(spend["financial_year"]):
+        line = f"  {fy:<9}"
+        for resource in ("capital", "revenue"):
+            row = by.loc[(resource, fy)] if (resource, fy) in by.index else None
+            keys = ("spend", "budget", "gated") if gated else ("spend", "budget")
+            for key in keys:
+                text = "-" if row is None else money(row[key]) if not (key == "gated" and abs(row[key]) < 0.5) \
+                    else "-"
+                line += f"{text:>{12 if key == 'gated' else 13}}"
+        lines.append(line)
+    if gated:
+        lines.append("  (budget: committed money; + gated: central money released only because this plan "
+                     "meets a milestone)")
+    return lines
 
 
 def publish(out_dir: str | Path, fill) -> Path:
@@ -161,56 +154,36 @@ def write_outputs(result: Result, out_dir: str | Path, extra: dict[str, str] | N
     return publish(out_dir, fill)
 
 
-MONEY_COLUMNS = {"pv_benefit", "pv_revenue", "in_year_revenue", "pv_cost", "spend", "budget", "headroom",
-                 "objective", "npv"}
+MONEY_COLUMNS = {"pv_benefit", "pv_revenue", "in_year_revenue", "pv_cost", "spend", "budget", "gated", "available",
+                 "headroom", "npv", "value_lost"}
 
 
 def format_sheet(ws, frame: pd.DataFrame) -> None:
-    """Bold NHS-blue header, frozen, readable widths, £ formats on money columns."""
-    from openpyxl.styles import Alignment, Font, PatternFill
+    """An analyst's table written by pandas (header in row 1): bold header, frozen, filtered, £ on
+    money columns, readable widths, printed landscape one page wide."""
     from openpyxl.utils import get_column_letter
 
-    ws.freeze_panes = "A2"
+    from .formatting import XL_MONEY, XL_SCORE
+    from .xlsx import header_style, print_setup
+
+    ws.freeze_panes = "B2"
     for cell in ws[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="005EB8")  # NHS blue
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        header_style(cell)
     for j, col in enumerate(frame.columns, start=1):
         letter = get_column_letter(j)
         width = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)]) + 2
         ws.column_dimensions[letter].width = min(max(width, 10), 60)
-        if col in MONEY_COLUMNS or str(col).startswith(("capital_", "revenue_")):
+        fmt = XL_MONEY if col in MONEY_COLUMNS or str(col).startswith(("capital_", "revenue_")) else \
+            XL_SCORE if col == "objective" else None
+        if fmt:
             for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                row[0].number_format = '£#,##0;-£#,##0'
+                row[0].number_format = fmt
+    ws.auto_filter.ref = ws.dimensions
+    print_setup(ws, title_rows="1:1")
 
 
 def write_workbook(result: Result, path: Path, summary: dict) -> None:
-    c = result.components
-    headline = pd.DataFrame([
-        ("Scenario", result.scenario), ("Status", result.status.value), ("Gap to best bound", result.gap),
-        ("Objective (£)", result.objective), ("Best bound (£)", result.bound), ("NPV (£)", c.get("npv")),
-        ("PV benefit (£)", c.get("pv_benefit")), ("PV revenue (£)", c.get("pv_revenue")),
-        ("In-year revenue (£)", c.get("in_year_revenue")), ("Alignment score", c.get("alignment")),
-        ("PV cost (£)", c.get("pv_cost")), ("PV external staff (£)", c.get("pv_external")),
-        ("Initiatives in", int(result.plan["selected"].sum())), ("Initiatives considered", len(result.plan)),
-        ("Solver", result.solver_version), ("Seconds", round(result.seconds, 2)),
-        ("Input SHA-256", result.portfolio.input_hash), ("prioritiser version", summary["package_version"]),
-        ("Note", result.message or ""),
-    ], columns=["Item", "Value"])
-    plan = plan_frame(result)
-    spend = spend_by_year(result)
-    usage = result.usage
-    warnings = pd.DataFrame({"Warning": summary.get("warnings", [])})
-    sheets = {"Summary": headline, "Plan": plan, "Spend by year": spend, "Usage": usage, "Warnings": warnings}
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for name, frame in sheets.items():
-            frame.to_excel(xl, sheet_name=name, index=False)
-            ws = xl.sheets[name]
-            format_sheet(ws, frame)
-            if name == "Summary":
-                for row in ws.iter_rows(min_row=2, min_col=2, max_col=2):
-                    label = ws.cell(row=row[0].row, column=1).value or ""
-                    if "(£)" in label:
-                        row[0].number_format = '£#,##0;-£#,##0'
-                    elif label.startswith("Gap"):
-                        row[0].number_format = "0.00%"
+    """report.xlsx: the board pack (see workbook.py, one function per sheet)."""
+    from .workbook import write_workbook as write_pack
+
+    write_pack(result, path, summary)

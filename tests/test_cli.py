@@ -65,7 +65,7 @@ def test_run_writes_the_four_files(tmp_path):
     assert len(summary["input_sha256"]) == 64
     book = openpyxl.load_workbook(out / "report.xlsx")
     assert {"Summary", "Plan", "Spend by year", "Usage"} <= set(book.sheetnames)
-    assert book["Plan"]["A1"].value == "id"
+    assert book["Plan"]["A3"].value == "ID"  # human headers under a title (issue 11)
 
 
 def test_default_output_folder_and_rerun_replaces_it(tmp_path):

@@ -116,10 +116,13 @@ def spend(result, pinned=None) -> tuple[list, dict]:
         part = table[table["resource"] == resource]
         axis = "" if k == 0 else "2"
         fys = list(part["financial_year"])
-        used = [(s / b if b and b == b else float("nan")) for s, b in zip(part["spend"], part["budget"])]
-        custom = np.column_stack([[money(v) for v in part["spend"]], [money(v) for v in part["budget"]],
+        # the bar is the money available: committed budget plus milestone-gated funding this plan unlocks
+        used = [(s / b if b and b == b else float("nan")) for s, b in zip(part["spend"], part["available"])]
+        gated = [f" incl. {money(g)} milestone-gated" if g > 0.5 else "" for g in part["gated"].fillna(0)]
+        custom = np.column_stack([[money(v) for v in part["spend"]],
+                                  [money(v) + g for v, g in zip(part["available"], gated)],
                                   [f"{u:.0%}" if u == u else "no limit" for u in used]])
-        traces.append(go.Bar(name="Budget" if k == 0 else "Budget ", x=fys, y=list(part["budget"].fillna(0)),
+        traces.append(go.Bar(name="Budget" if k == 0 else "Budget ", x=fys, y=list(part["available"].fillna(0)),
                              width=0.78, marker=dict(color="#e8e8e8", line=dict(color="#666666", width=1)),
                              xaxis=f"x{axis}", yaxis=f"y{axis}", legendgroup="budget", showlegend=k == 0,
                              customdata=custom,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from prioritiser.formatting import money, percent
+from prioritiser.formatting import money, percent, score
 # spend_by_year is the table of summary.json and report.xlsx, so the page and the report agree
 from prioritiser.report import spend_by_year
 
@@ -22,7 +22,8 @@ def headline_figures(result) -> dict[str, float]:
     for resource in ("capital", "revenue"):
         part = spend[spend["resource"] == resource]
         out[f"{resource}_spend"] = float(part["spend"].sum())
-        out[f"{resource}_budget"] = float(part["budget"].sum()) if part["budget"].notna().all() else float("nan")
+        out[f"{resource}_budget"] = float(part["available"].sum()) if part["available"].notna().all() else float("nan")
+        out[f"{resource}_gated"] = float(part["gated"].fillna(0).sum())
     return out
 
 
@@ -46,12 +47,14 @@ def headline_html(result, pinned=None) -> str:
     def used(resource):
         s, b = f[f"{resource}_spend"], f[f"{resource}_budget"]
         share = f"{s / b:.0%} of " if b == b and b > 0 else "no limit; "
-        return f"{share}{money(b)} budget over {len(H.fy_labels)} years" if b == b else "no budget limit"
+        g = f[f"{resource}_gated"]
+        gated = f" (incl. {money(g)} milestone-gated)" if g > 0.5 else ""
+        return f"{share}{money(b)} budget{gated} over {len(H.fy_labels)} years" if b == b else "no budget limit"
 
     mandatory = int(result.plan.loc[result.plan["selected"], "mandatory"].sum())
     cards = [
         ("Net present value", money(f["npv"]), "headline-npv",
-         f"objective {money(f['objective'])}", delta("npv")),
+         f"objective {score(f['objective'])} (a score: NPV plus weighted alignment)", delta("npv")),
         (f"In-year revenue {H.fy_labels[0]}", money(f["in_year_revenue"]), "headline-revenue",
          "new income in the first financial year", delta("in_year_revenue")),
         ("Initiatives in", f"{f['selected']} of {f['initiatives']}", "headline-count",
@@ -207,9 +210,10 @@ def compare_html(comparison, label_a: str, label_b: str) -> str:
         if " spend " in str(metric) and (d is None or d != d or abs(d) < 0.5):
             continue
         cls = "" if d is None or d != d or abs(d) < 0.5 else ("up" if d > 0 else "down")
-        rows.append(f'<tr><th scope="row">{esc(_metric_label(metric))}</th><td class="num">{esc(money(a))}</td>'
-                    f'<td class="num">{esc(money(b))}</td><td class="num {cls}">'
-                    f'{esc(money(d, signed=True) if d == d and d is not None else "-")}</td></tr>')
+        fmt = _score if metric == "objective" else money  # the objective is a score, not money
+        rows.append(f'<tr><th scope="row">{esc(_metric_label(metric))}</th><td class="num">{esc(fmt(a))}</td>'
+                    f'<td class="num">{esc(fmt(b))}</td><td class="num {cls}">'
+                    f'{esc(fmt(d, signed=True) if d == d and d is not None else "-")}</td></tr>')
     ch = comparison.changes
     lists = []
     for kind, verb in (("added", "Added"), ("dropped", "Dropped"), ("moved", "Moved")):
@@ -236,9 +240,14 @@ def compare_html(comparison, label_a: str, label_b: str) -> str:
             f'<ul class="pd-changes">{"".join(lists)}</ul></div>')
 
 
+def _score(x, signed: bool = False) -> str:
+    text = score(x)
+    return ("+" + text) if signed and x is not None and x == x and x >= 0.5 else text
+
+
 def _metric_label(metric: str) -> str:
     text = str(metric)
-    return {"objective": "Objective", "NPV": "Net present value", "in-year revenue": "In-year revenue"}.get(
+    return {"objective": "Objective (score)", "NPV": "Net present value", "in-year revenue": "In-year revenue"}.get(
         text, text[:1].upper() + text[1:])
 
 
@@ -249,9 +258,9 @@ def stress_html(table: pd.DataFrame | None, label: str = "") -> str:
     rows = []
     for r in table.sort_values("cut_percent").itertuples(index=False):
         cut = f"{-r.cut_percent:g}%" if r.cut_percent else "no cut"
-        lost = money(r.value_lost) if r.cut_percent and r.value_lost == r.value_lost else "-"
+        lost = score(r.value_lost) if r.cut_percent and r.value_lost == r.value_lost else "-"
         rows.append(f'<tr><th scope="row">{esc(cut)}</th><td>{esc(r.status)}</td>'
-                    f'<td class="num">{esc(money(r.objective))}</td><td class="num">{esc(lost)}</td>'
+                    f'<td class="num">{esc(score(r.objective))}</td><td class="num">{esc(lost)}</td>'
                     f'<td>{esc(str(r.dropped).replace(";", ", "))}</td>'
                     f'<td>{esc(str(r.slipped).replace(";", ", "))}</td></tr>')
     caption = "Each cut re-optimised; dropped and slipped are against the uncut plan" + (f". For: {label}" if label
