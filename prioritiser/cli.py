@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from .errors import InputError, Issue
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3
 
 
-def _print_issues(issues: list[Issue], stream=sys.stdout) -> None:
+def _print_issues(issues: list[Issue], stream=None) -> None:
+    stream = stream or sys.stdout
     errors = [i for i in issues if i.severity == "error"]
     warnings = [i for i in issues if i.severity == "warning"]
     for issue in errors + warnings:
@@ -47,10 +49,19 @@ def _protect_inputs(out_dir: Path, scenario) -> str | None:
 
 def cmd_run(args) -> int:
     from .engine import run
+    from .progress import LiveLine
     from .report import console_summary, write_outputs
     from .scenario import load_scenario
     from .solvers import Status
 
+    live = LiveLine(sys.stderr) if not args.quiet else None
+
+    def progress(event):
+        if event.stage == "solving" and not args.quiet:  # validation has passed
+            print(f"Solving {event.scenario} ({event.solver}, time limit {event.time_limit:g} s) ...", flush=True)
+        if live is not None:
+            live(event)
+    progress.wants_plans = live is not None and live.enabled
     try:
         scenario = load_scenario(args.scenario)
         out_dir = Path(args.out) if args.out else Path("results") / scenario.name
@@ -58,10 +69,12 @@ def cmd_run(args) -> int:
         if problem:
             print(f"ERROR: {problem}", file=sys.stderr)
             return EXIT_INPUT
-        if not args.quiet:
-            print(f"Solving {scenario.name} ({args.solver or scenario.solver.name}, "
-                  f"time limit {args.time_limit or scenario.solver.time_limit:g} s) ...", flush=True)
-        result = run(scenario, solver=args.solver, time_limit=args.time_limit, gap=args.gap)
+        try:
+            result = run(scenario, solver=args.solver, time_limit=args.time_limit, gap=args.gap, progress=progress,
+                         verbose=args.verbose)
+        finally:
+            if live is not None:
+                live.close()
     except InputError as exc:
         _print_issues(exc.issues, sys.stderr)
         return EXIT_INPUT
@@ -78,6 +91,21 @@ def cmd_run(args) -> int:
     if result.has_plan:
         return EXIT_OK
     return EXIT_INFEASIBLE if result.status is Status.INFEASIBLE else EXIT_NO_PLAN
+
+
+def cmd_template(args) -> int:
+    from .template import write_template
+
+    try:
+        book, scenario = write_template(args.path, start=args.start, periods=args.periods,
+                                        granularity=args.granularity)
+    except (FileExistsError, ValueError) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(f"Wrote {book} (one sheet per table, an example row on each, drop-downs, and a Notes sheet)")
+    print(f"  and {scenario} (a scenario that reads it, horizon {args.start or 'from the next financial year'})")
+    print(f"Fill in the sheets, then: prioritiser validate {scenario}")
+    return EXIT_OK
 
 
 def _options(args) -> dict:
@@ -127,7 +155,7 @@ def cmd_stress(args) -> int:
 
     try:
         cuts = [float(c) for c in args.cuts.split(",") if c.strip()]
-        result = stress(args.scenario, resource=args.resource, cuts=cuts, start=getattr(args, "from"),
+        result = stress(args.scenario, resource=args.resource, cuts=cuts, start=args.cut_from,
                         out=args.out, workers=args.workers, progress=not args.quiet, **_options(args))
     except InputError as exc:
         _print_issues(exc.issues, sys.stderr)
@@ -144,7 +172,7 @@ def cmd_frontier(args) -> int:
     from .whatif import frontier
 
     try:
-        result = frontier(args.scenario, resource=args.resource, low=getattr(args, "from"), high=args.to,
+        result = frontier(args.scenario, resource=args.resource, low=args.lowest, high=args.highest,
                           steps=args.steps, out=args.out, workers=args.workers, progress=not args.quiet,
                           **_options(args))
     except InputError as exc:
@@ -155,68 +183,204 @@ def cmd_frontier(args) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="prioritiser", description="Choose and schedule a trust's digital and IT "
-                                     "initiatives within its money and staff limits.")
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Every option's help says its default (added here unless the help says it already);
+    descriptions and examples keep their lines."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: {action.default})"
+
+
+def _command(sub, name: str, summary: str, examples: str, func):
+    p = sub.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".",
+                       epilog="examples:\n" + examples, formatter_class=_Help)
+    p.set_defaults(func=func)
+    return p
+
+
+class _Deprecated(argparse.Action):
+    """An old option spelling that still works, with a note on stderr naming the new one."""
+
+    def __init__(self, option_strings, dest, new: str, **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"note: {option_string} is deprecated here; use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _solve_options(p, many: bool = True) -> None:
+    which = "every scenario's" if many else "the scenario's"
+    p.add_argument("--solver", choices=["highs", "cbc"], default=None,
+                   help=f"override {which} solver (default: as the scenario says, usually highs)")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", default=None,
+                   help=f"seconds {'per scenario ' if many else ''}(default: {which} solver.time_limit, usually 60)")
+    if many:
+        p.add_argument("--workers", type=int, default=None, help="scenarios solved at once (default: one per core)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar (default: off)")
+
+
+def _add_run(sub) -> None:
+    r = _command(sub, "run", "solve a scenario and write plan.csv, usage.csv, summary.json and report.xlsx",
+                 "  prioritiser run scenarios/baseline.yaml\n"
+                 "  prioritiser run scenarios/capital-cut-10.yaml --out results/cut --time-limit 120\n", cmd_run)
+    r.add_argument("scenario", help="the scenario file (YAML), e.g. scenarios/baseline.yaml")
+    r.add_argument("--out", metavar="DIR", default=None, help="output folder (default: results/<scenario name>/)")
+    _solve_options(r, many=False)
+    r.add_argument("--gap", type=float, default=None,
+                   help="relative gap at which a plan counts as optimal, e.g. 0.001 for 0.1%% (default: the "
+                        "scenario's solver.gap, usually 0.001)")
+    r.add_argument("--quiet", action="store_true",
+                   help="print only the summary: no progress line, no warnings (default: off)")
+    r.add_argument("--verbose", action="store_true", help="also print the solver's own banner and log (default: off)")
+
+
+def _add_batch(sub) -> None:
+    b = _command(sub, "batch", "solve many scenarios (globs welcome), each in its own process; resumable",
+                 "  prioritiser batch 'scenarios/*.yaml' --out results/all --workers 2\n"
+                 "  prioritiser batch a.yaml b.yaml --executor dask --scheduler tcp://10.0.0.5:8786\n", cmd_batch)
+    b.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files or globs (quote globs)")
+    b.add_argument("--out", metavar="DIR", default="results/batch",
+                   help="output folder: one sub-folder per scenario, comparison.csv and comparison.xlsx")
+    b.add_argument("--deadline", type=float, metavar="SECONDS", default=None,
+                   help="hard seconds per scenario before its process is killed (default: 1.5 x time limit + 30)")
+    b.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="local processes, or a dask.distributed cluster")
+    b.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
+    _solve_options(b)
+
+
+def _add_compare(sub) -> None:
+    c = _command(sub, "compare", "what changed between two result folders (added, dropped, moved, money)",
+                 "  prioritiser run scenarios/baseline.yaml\n  prioritiser run scenarios/capital-cut-10.yaml\n"
+                 "  prioritiser compare results/baseline results/capital-cut-10\n", cmd_compare)
+    c.add_argument("a", metavar="FOLDER_A", help="a result folder (as run or batch writes it), e.g. results/baseline")
+    c.add_argument("b", metavar="FOLDER_B", help="the result folder to compare with it")
+    c.add_argument("--out", metavar="CSV", default=None, help="also write the table of changes to this CSV file")
+
+
+def _add_stress(sub) -> None:
+    s = _command(sub, "stress", "value lost and initiatives dropped, added or moved as a budget is cut",
+                 "  prioritiser stress scenarios/baseline.yaml --resource capital --cuts 5,10,20,30\n"
+                 "  prioritiser stress scenarios/baseline.yaml --resource revenue --cuts 10 --cut-from 2028/29\n",
+                 cmd_stress)
+    s.add_argument("scenario", help="the scenario file to cut (it is not changed)")
+    s.add_argument("--resource", default="capital", help="the money or staff resource to cut")
+    s.add_argument("--cuts", default="5,10,20,30", metavar="PERCENTS", help="cuts in percent, comma separated")
+    s.add_argument("--cut-from", metavar="PERIOD", default=None,
+                   help="first period or financial year cut, e.g. 2027/28 (default: the horizon's second "
+                        "financial year)")
+    s.add_argument("--from", dest="cut_from", action=_Deprecated, new="--cut-from", help=argparse.SUPPRESS)
+    s.add_argument("--out", metavar="DIR", default=None, help="output folder (default: results/<scenario>-stress-<resource>)")
+    _solve_options(s)
+
+
+def _add_frontier(sub) -> None:
+    f = _command(sub, "frontier", "best value against budget, re-optimised at each level",
+                 "  prioritiser frontier scenarios/baseline.yaml --resource capital --lowest 0.5 --highest 1.5 "
+                 "--steps 11\n", cmd_frontier)
+    f.add_argument("scenario", help="the scenario file (it is not changed)")
+    f.add_argument("--resource", default="capital", help="the money or staff resource whose limits are scaled")
+    f.add_argument("--lowest", type=float, default=0.5, metavar="SHARE",
+                   help="lowest level as a share of today's limits (0.5 = half)")
+    f.add_argument("--highest", type=float, default=1.5, metavar="SHARE", help="highest level as a share")
+    f.add_argument("--from", dest="lowest", type=float, action=_Deprecated, new="--lowest", help=argparse.SUPPRESS)
+    f.add_argument("--to", dest="highest", type=float, action=_Deprecated, new="--highest", help=argparse.SUPPRESS)
+    f.add_argument("--steps", type=int, default=11, help="levels from lowest to highest, evenly spaced")
+    f.add_argument("--out", metavar="DIR", default=None,
+                   help="output folder (default: results/<scenario>-frontier-<resource>)")
+    _solve_options(f)
+
+
+def _add_small(sub) -> None:
+    v = _command(sub, "validate", "check a scenario and its portfolio; list every problem",
+                 "  prioritiser validate scenarios/baseline.yaml\n", cmd_validate)
+    v.add_argument("scenario", help="the scenario file (YAML); it names the portfolio folder or workbook")
+    t = _command(sub, "template", "write an input workbook to fill in (PATH.xlsx) and a scenario that reads it "
+                 "(PATH.yaml)", "  prioritiser template my-trust.xlsx\n"
+                 "  prioritiser template my-trust.xlsx --start '2027/28 Q1' --periods 20\n", cmd_template)
+    t.add_argument("path", metavar="PATH.xlsx", help="the workbook to write; it must not exist yet")
+    t.add_argument("--start", metavar="PERIOD", default=None,
+                   help="the horizon's first period (default: the first period of the next financial year)")
+    t.add_argument("--periods", type=int, default=20, help="periods in the horizon")
+    t.add_argument("--granularity", choices=["quarter", "month", "year"], default="quarter",
+                   help="length of a period")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prioritiser", formatter_class=_Help,
+                                     description="Choose and schedule a trust's digital and IT initiatives within "
+                                                 "its money and staff limits.",
+                                     epilog="Run 'prioritiser COMMAND --help' for each command's arguments.")
     parser.add_argument("--version", action="version", version=f"prioritiser {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    v = sub.add_parser("validate", help="check a scenario and its portfolio; list every problem")
-    v.add_argument("scenario")
-    v.set_defaults(func=cmd_validate)
-    r = sub.add_parser("run", help="solve a scenario and write plan.csv, usage.csv, summary.json, report.xlsx")
-    r.add_argument("scenario")
-    r.add_argument("--out", help="output folder (default results/<scenario name>/)")
-    r.add_argument("--solver", choices=["highs", "cbc"], help="override the scenario's solver")
-    r.add_argument("--time-limit", type=float, help="seconds (overrides the scenario)")
-    r.add_argument("--gap", type=float, help="relative gap tolerance (overrides the scenario)")
-    r.add_argument("--quiet", action="store_true", help="print only the summary")
-    r.set_defaults(func=cmd_run)
-
-    def solve_options(p):
-        p.add_argument("--solver", choices=["highs", "cbc"], help="override every scenario's solver")
-        p.add_argument("--time-limit", type=float, help="seconds per scenario (overrides the scenarios)")
-        p.add_argument("--workers", type=int, help="scenarios solved at once (default: one per core)")
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    b = sub.add_parser("batch", help="solve many scenarios (globs welcome), each in its own process")
-    b.add_argument("scenarios", nargs="+")
-    b.add_argument("--out", default="results/batch", help="output folder (default results/batch)")
-    b.add_argument("--deadline", type=float, help="hard seconds per scenario (default 1.5 x time limit + 30)")
-    b.add_argument("--executor", choices=["local", "dask"], default="local")
-    b.add_argument("--scheduler", help="dask.distributed scheduler address, e.g. tcp://10.0.0.5:8786")
-    solve_options(b)
-    b.set_defaults(func=cmd_batch)
-    c = sub.add_parser("compare", help="what changed between two result folders")
-    c.add_argument("a")
-    c.add_argument("b")
-    c.add_argument("--out", help="write the table of changes to this CSV file")
-    c.set_defaults(func=cmd_compare)
-    s = sub.add_parser("stress", help="value lost and initiatives dropped as a budget is cut")
-    s.add_argument("scenario")
-    s.add_argument("--resource", default="capital")
-    s.add_argument("--cuts", default="5,10,20,30", help="percentages, comma separated")
-    s.add_argument("--from", default=None, help="first period or financial year cut (default: the second year)")
-    s.add_argument("--out", help="output folder (default results/<scenario>-stress-<resource>)")
-    solve_options(s)
-    s.set_defaults(func=cmd_stress)
-    f = sub.add_parser("frontier", help="best value against budget, re-optimised at each level")
-    f.add_argument("scenario")
-    f.add_argument("--resource", default="capital")
-    f.add_argument("--from", type=float, default=0.5, help="lowest budget as a share of today's (default 0.5)")
-    f.add_argument("--to", type=float, default=1.5, help="highest share (default 1.5)")
-    f.add_argument("--steps", type=int, default=11)
-    f.add_argument("--out", help="output folder (default results/<scenario>-frontier-<resource>)")
-    solve_options(f)
-    f.set_defaults(func=cmd_frontier)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_small(sub)
+    _add_run(sub)
+    _add_batch(sub)
+    _add_compare(sub)
+    _add_stress(sub)
+    _add_frontier(sub)
     from .dashboard.serve import add_parser as add_dashboard_parser
 
     add_dashboard_parser(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+class _ClosedPipeSafe:
+    """stdout that survives its reader going away (`prioritiser run ... | head -1`): the rest of the
+    output goes to /dev/null and the command finishes its work and exits as it would have."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _closed(self) -> None:
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._closed()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._closed()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not isinstance(sys.stdout, _ClosedPipeSafe) and sys.stdout is not None:
+        sys.stdout = _ClosedPipeSafe(sys.stdout)
     try:
         return args.func(args)
+    except BrokenPipeError:  # a stream that bypassed ours: say nothing more, and no traceback
+        if isinstance(sys.stdout, _ClosedPipeSafe):
+            sys.stdout._closed()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from .heuristic import rank_and_place
 from .model import Model, build_model
 from .portfolio import Portfolio
 from .scenario import Scenario, load_scenario
-from .solvers import SolveOutcome, Status, solve
+from .progress import Reporter
+from .solvers import SolveOutcome, Status, silence_banner, solve
 from .validate import build_portfolio
 
 
@@ -90,9 +91,16 @@ def _plan_vector(model: Model, x: np.ndarray) -> np.ndarray:
 
 
 def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limit: float | None = None,
-        gap: float | None = None, threads: int | None = None, warm_start: bool = True) -> Result:
-    """Solve one scenario. Bad input raises `InputError`; infeasible or failed solves are Results."""
+        gap: float | None = None, threads: int | None = None, warm_start: bool = True, progress=None,
+        verbose: bool = False) -> Result:
+    """Solve one scenario. Bad input raises `InputError`; infeasible or failed solves are Results.
+
+    `progress`: called with a `progress.Progress` when solving starts (after validation passed) and
+    with each better plan and moved bound (e.g. `progress.LiveLine()`). `verbose`: let the solver
+    print its banner and log (otherwise nothing of it reaches the console)."""
     t0 = time.perf_counter()
+    if not verbose:
+        silence_banner()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     timings = {}
@@ -106,9 +114,18 @@ def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limi
     timings["heuristic"] = time.perf_counter() - t1
     opts = scenario.solver
     name = (solver or opts.name).lower()
-    outcome = solve(model, name, opts.time_limit if time_limit is None else time_limit,
-                    opts.gap if gap is None else gap, greedy if (warm_start and greedy is not None) else None,
-                    threads)
+    limit = opts.time_limit if time_limit is None else time_limit
+    reporter = None
+    if progress is not None:
+        reporter = Reporter(model, progress, portfolio.name, name, limit, _plan_vector)
+        reporter.start(greedy_v)
+    extra = {}  # only what is asked for: a solve() stub in a test need not know these
+    if reporter is not None and getattr(progress, "wants_plans", True):
+        extra["progress"] = reporter
+    if verbose:
+        extra["verbose"] = True
+    outcome = solve(model, name, limit, opts.gap if gap is None else gap,
+                    greedy if (warm_start and greedy is not None) else None, threads, **extra)
     timings["solve"] = outcome.seconds
     if outcome.first_plan_seconds is not None:
         timings["first_plan"] = timings["load"] + timings["build"] + timings["heuristic"] + outcome.first_plan_seconds

@@ -59,6 +59,41 @@ def _empty_model(model: Model, t0: float, name: str) -> SolveOutcome:
                         "" if ok else "a required initiative has no start in its window")
 
 
+_banner_silenced: list = []
+
+
+def silence_banner() -> None:
+    """HiGHS prints a two-line banner to the process's stdout on its first use, even when told to be
+    quiet (above a Voila page, or in a script's output). Make that first use here, with file
+    descriptor 1 pointed at /dev/null. `engine.run` calls it unless asked to be verbose."""
+    if _banner_silenced:
+        return
+    _banner_silenced.append(True)
+    try:
+        import ctypes
+        import sys
+
+        import highspy
+    except Exception:  # no HiGHS: nothing to silence
+        return
+    try:
+        sys.stdout.flush()
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.dup2(null, 1)
+        highspy.Highs()
+        try:
+            ctypes.CDLL(None).fflush(None)
+        except Exception:
+            pass
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
 _threads_in_use: list = []  # the `threads` value HiGHS's global scheduler was started with
 
 
@@ -107,7 +142,7 @@ def load_highs(model: Model, integer: bool = True):
 
 
 def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray | None = None,
-                threads: int | None = None) -> SolveOutcome:
+                threads: int | None = None, progress=None, verbose: bool = False) -> SolveOutcome:
     import highspy
 
     t0 = time.perf_counter()
@@ -118,6 +153,8 @@ def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray |
     _use_threads(threads)
     h = load_highs(model)
     version = _highs_version(h)
+    if verbose:
+        h.setOptionValue("output_flag", True)
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("mip_abs_gap", 1e-6)
     if threads:
@@ -135,8 +172,16 @@ def solve_highs(model: Model, time_limit: float, gap: float, start: np.ndarray |
         last_improvement[0] = time.perf_counter()
         if first_plan[0] is None:
             first_plan[0] = last_improvement[0] - t0
+        if progress is not None:
+            progress(x=np.asarray(e.data_out.mip_solution, dtype=float), bound=e.data_out.mip_dual_bound)
+
+    def on_interrupt_check(e):  # frequent: only pass on a bound that moved
+        if progress is not None:
+            progress(bound=e.data_out.mip_dual_bound)
     try:
         h.cbMipImprovingSolution.subscribe(on_improving)
+        if progress is not None:
+            h.cbMipInterrupt.subscribe(on_interrupt_check)
     except Exception:  # callbacks are an optimisation of reporting only
         pass
     # Branch-and-bound gets the first part of the time; if it has not proved optimality by then,
@@ -194,15 +239,16 @@ _CBC_BOUND = re.compile(r"^(?:Lower|Upper) bound:\s*(-?[\d.eE+-]+)", re.M)
 
 
 def solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | None = None,
-              threads: int | None = None) -> SolveOutcome:
+              threads: int | None = None, progress=None, verbose: bool = False) -> SolveOutcome:
     # PuLP 3.x warns that LpVariable() and PULP_CBC_CMD change in 4.0; we pin PuLP < 4.
+    # (CBC runs as a separate program and reports no incumbents on the way: `progress` is unused.)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return _solve_cbc(model, time_limit, gap, start, threads)
+        return _solve_cbc(model, time_limit, gap, start, threads, verbose)
 
 
 def _solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | None,
-               threads: int | None) -> SolveOutcome:
+               threads: int | None, verbose: bool = False) -> SolveOutcome:
     import pulp
 
     t0 = time.perf_counter()
@@ -231,8 +277,8 @@ def _solve_cbc(model: Model, time_limit: float, gap: float, start: np.ndarray | 
     start = None
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "cbc.log")
-        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit), gapRel=float(gap),
-                                   warmStart=start is not None, logPath=log, threads=threads)
+        solver = pulp.PULP_CBC_CMD(msg=verbose, timeLimit=float(time_limit), gapRel=float(gap),
+                                   warmStart=start is not None, logPath=None if verbose else log, threads=threads)
         # PuLP waits for CBC without a timeout; past the limit + grace we end CBC ourselves
         watchdog = threading.Timer(float(time_limit) + GRACE_SECONDS, _kill_child_processes, args=("cbc",))
         watchdog.daemon = True
@@ -295,5 +341,7 @@ SOLVERS = {"highs": solve_highs, "cbc": solve_cbc}
 
 
 def solve(model: Model, name: str, time_limit: float, gap: float, start: np.ndarray | None = None,
-          threads: int | None = None) -> SolveOutcome:
-    return SOLVERS[name](model, time_limit, gap, start, threads)
+          threads: int | None = None, progress=None, verbose: bool = False) -> SolveOutcome:
+    """`progress(x=..., bound=...)` is called with each new plan and moved bound (HiGHS only);
+    `verbose` lets the solver print its own log."""
+    return SOLVERS[name](model, time_limit, gap, start, threads, progress=progress, verbose=verbose)

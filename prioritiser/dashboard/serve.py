@@ -69,9 +69,15 @@ def serve(port: int = DEFAULT_PORT, open_browser: bool = False) -> int:
 
 def add_parser(subparsers) -> None:
     """Register `dashboard [--port N]` on the CLI's subparsers."""
-    p = subparsers.add_parser("dashboard", help="serve the what-if dashboard in the browser (Voila, 127.0.0.1 only)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
-    p.add_argument("--open", action="store_true", help="open a browser tab as well")
+    import argparse
+
+    p = subparsers.add_parser("dashboard", help="serve the what-if dashboard in the browser (Voila, 127.0.0.1 only)",
+                              description="Serve the what-if dashboard at http://127.0.0.1:PORT/ (Voila, this "
+                                          "machine only); Ctrl-C stops it.",
+                              epilog="examples:\n  prioritiser dashboard\n  prioritiser dashboard --port 8900 --open\n",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default: {DEFAULT_PORT})")
+    p.add_argument("--open", action="store_true", help="open a browser tab as well (default: off)")
     p.set_defaults(func=lambda args: serve(args.port, args.open))
 
 

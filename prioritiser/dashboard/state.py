@@ -8,8 +8,6 @@ API as the command line: prioritiser.load, run, stress and compare, and report.w
 """
 from __future__ import annotations
 
-import os
-import sys
 import tempfile
 import time
 from collections import OrderedDict
@@ -24,7 +22,7 @@ from prioritiser import engine, whatif
 from prioritiser.engine import Result
 from prioritiser.errors import InputError, Issue
 from prioritiser.scenario import WEIGHT_KEYS, Adjustment, Scenario, SolverOptions, write_scenario
-from prioritiser.solvers import Status
+from prioritiser.solvers import Status, silence_banner
 from prioritiser.validate import load as load_portfolio
 
 from . import uploads
@@ -44,39 +42,6 @@ INPUT_TRAITS = ("capital", "revenue", "staff", "weights", "discount_rate", "exte
                 "time_limit", "gap", "solver")
 
 
-_BANNER_SILENCED = False
-
-
-def silence_solver_banner() -> None:
-    """HiGHS prints a two-line banner to the process's stdout on its first use, even when told to be
-    quiet; inside a Voila page that would show as text above the dashboard. Make that first use here,
-    with file descriptor 1 pointed at /dev/null."""
-    global _BANNER_SILENCED
-    if _BANNER_SILENCED:
-        return
-    _BANNER_SILENCED = True
-    try:
-        import ctypes
-
-        import highspy
-    except Exception:  # no HiGHS: nothing to silence
-        return
-    try:
-        sys.stdout.flush()
-        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    except (OSError, ValueError, AttributeError):
-        return
-    try:
-        os.dup2(null, 1)
-        highspy.Highs()
-        try:
-            ctypes.CDLL(None).fflush(None)
-        except Exception:
-            pass
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
 
 
 def repo_root() -> Path:
@@ -275,7 +240,7 @@ class DashboardState(HasTraits):
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-        silence_solver_banner()
+        silence_banner()
         result = engine.run(scenario)
         _remember(key, result)
         return result
@@ -322,7 +287,7 @@ class DashboardState(HasTraits):
         key = _cache_key(scenario)
         if key in _CACHE or not quick or scenario.solver.time_limit <= QUICK_SECONDS + 1e-9:
             return self.run(scenario), None
-        silence_solver_banner()
+        silence_banner()
         first = engine.run(scenario, time_limit=QUICK_SECONDS)
         if first.status in (Status.OPTIMAL, Status.INFEASIBLE) and first.message == "":
             # proven before the short limit: the full run would retrace the same search exactly
