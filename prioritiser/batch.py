@@ -7,14 +7,15 @@
 - Every scenario's folder is published atomically with a `run.json` record; a rerun skips the
   scenarios whose inputs (SHA-256 of the scenario and portfolio files), engine version and run
   options are unchanged and that finished, so a killed batch resumes where it stopped.
-- Locally the children are forked from a warm fork server (imports paid once); with
-  `executor="dask"` the same isolated runner is submitted to a dask.distributed cluster.
+- Locally the children are forked from a warm fork server of our own (`prioritiser.workers`,
+  started with `python -m`, imports paid once), so a script without an `if __name__ ==
+  "__main__":` guard, or a notebook cell, is never run again in a worker; with `executor="dask"` the
+  same isolated runner is submitted to a dask.distributed cluster.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import signal
 import time
@@ -26,7 +27,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, workers
 from .errors import InputError
 from .report import publish
 
@@ -143,20 +144,6 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-_CONTEXT = None
-
-
-def _context():
-    """A fork server preloaded with the engine: each child is a cheap fork of a warm process."""
-    global _CONTEXT
-    if _CONTEXT is None:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["prioritiser.engine", "prioritiser.report", "prioritiser.batch",
-                                    "highspy", "pulp"])
-        _CONTEXT = ctx
-    return _CONTEXT
-
-
 class _Spawned:
     """A worker started as a fresh interpreter in its own session (for dask workers, which are
     daemonic processes and may not fork children through multiprocessing)."""
@@ -192,11 +179,10 @@ def run_isolated(job: Job, spawn: bool = False) -> Record:
     """Run one job in its own process group under its deadline; always returns a Record."""
     t0 = time.perf_counter()
     before = read_record(job.out)
-    if spawn:
+    if spawn or not workers.can_fork():
         proc = _Spawned(job)
-    else:
-        proc = _context().Process(target=_child, args=(job,), name=f"prioritiser:{job.name}")
-        proc.start()
+    else:  # forked from our own warm server: the caller's __main__ is never imported again
+        proc = workers.server().start(_job_doc(job))
     proc.join(job.deadline)
     seconds = time.perf_counter() - t0
     lock = job.out.parent / RUNNING / job.name
@@ -206,8 +192,7 @@ def run_isolated(job: Job, spawn: bool = False) -> Record:
         lock.unlink(missing_ok=True)
         return _publish_failure(job, "error", "time-out", f"killed after its deadline of {job.deadline:g} s",
                                 seconds, True)
-    # The worker's fresh record is the proof of success. (The exit status is not: CPython's fork
-    # server sometimes loses a child's status when two end together and reports 255.)
+    # The worker's fresh record is the proof of success (the exit status alone is not).
     rec = read_record(job.out)
     if rec is not None and rec.key == job.key and (before is None or rec.run_id != before.run_id):
         return rec
@@ -251,7 +236,28 @@ class BatchResult:
 
     @property
     def failed(self) -> list[Record]:
+        """No plan and not proven infeasible: bad input, time-out, crash, killed, solver error."""
         return [r for r in self.records if r.reason and r.reason != "infeasible"]
+
+    @property
+    def solved(self) -> list[Record]:
+        """A plan was found (optimal or feasible), in this run or unchanged since the last."""
+        return [r for r in self.records if not r.reason]
+
+    @property
+    def infeasible(self) -> list[Record]:
+        return [r for r in self.records if r.reason == "infeasible"]
+
+    def counts(self) -> str:
+        """'8 scenario(s): 6 solved, 1 infeasible, 1 failed (1 bad input); 2 unchanged since the last run'
+        (solved: a plan was found; failed: no plan and not proven infeasible)."""
+        reasons: dict[str, int] = {}
+        for r in self.failed:
+            reasons[r.reason] = reasons.get(r.reason, 0) + 1
+        why = f" ({', '.join(f'{n} {reason}' for reason, n in sorted(reasons.items()))})" if reasons else ""
+        text = (f"{len(self.records)} scenario(s): {len(self.solved)} solved, {len(self.infeasible)} infeasible, "
+                f"{len(self.failed)} failed{why}")
+        return text + (f"; {len(self.skipped)} unchanged since the last run (not solved again)" if self.skipped else "")
 
 
 def expand(patterns) -> list[Path]:
@@ -331,6 +337,10 @@ def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | No
         raise ValueError(f"executor must be local or dask, not {executor!r}")
     if bar is not None:
         bar.close()
+    try:  # the lock folder goes once nothing is running (a killed batch leaves its locks for the next)
+        (out_root / RUNNING).rmdir()
+    except OSError:
+        pass
     ordered = [records[j.name] for j in jobs]
     result = collect(out_root, [j.name for j in jobs], ordered, skipped)
     write_comparison(result)

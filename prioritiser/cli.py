@@ -125,9 +125,7 @@ def cmd_batch(args) -> int:
     except ValueError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    ran = len(result.records) - len(result.skipped)
-    print(f"{len(result.records)} scenario(s): {ran} solved, {len(result.skipped)} unchanged since the last run, "
-          f"{len(result.failed)} failed")
+    print(result.counts())
     for rec in result.records:
         if rec.reason:
             print(f"  {rec.scenario}: {rec.reason} - {rec.message}")

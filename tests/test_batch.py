@@ -70,7 +70,7 @@ def test_batch_of_twenty_survives_failures_and_resumes(twenty, tmp_path):
     assert by_name["bad-input"].reason == "bad input" and "duration" in by_name["bad-input"].message
     assert by_name["infeasible"].status == "infeasible" and by_name["infeasible"].reason == "infeasible"
     assert by_name["slow"].reason == "time-out"
-    assert not list((out / ".running").iterdir())  # the killed worker's lock was cleared
+    assert not (out / ".running").exists()  # the killed worker's lock was cleared, and the empty folder went (issue 11)
     # every folder is complete and says what happened
     for name in by_name:
         summary = json.loads((out / name / "summary.json").read_text())
