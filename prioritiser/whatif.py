@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .batch import BatchResult, run_batch
-from .formatting import money
+from .formatting import money, score
 from .periods import sort_key
 from .scenario import Adjustment, extension_doc, load_scenario, write_scenario
 
@@ -92,8 +92,9 @@ def compare(a, b) -> Comparison:
     for label in ("objective", "NPV", "in-year revenue"):
         r = metrics.loc[label]
         if r["change"] is not None and r["change"] == r["change"]:
-            lines.append(f"  {label}: {money(r['a'])} -> {money(r['b'])} ({'+' if r['change'] >= 0 else ''}"
-                         f"{money(r['change'])})")
+            show = score if label == "objective" else money  # the objective is a score, not money
+            sign = "+" if r["change"] >= 0 else ""
+            lines.append(f"  {label}: {show(r['a'])} -> {show(r['b'])} ({sign}{show(r['change'])})")
     for kind, verb in (("added", "Added"), ("dropped", "Dropped"), ("moved", "Moved")):
         part = changes[changes["change"] == kind]
         if len(part):
@@ -137,9 +138,12 @@ class StressResult:
 def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30), start: str | None = None,
            out: str | Path | None = None, workers: int | None = None, progress: bool = False,
            **options) -> StressResult:
-    """Value lost and initiatives dropped or slipped as `resource` is cut by each percentage from
-    `start` (default: the second financial year of the horizon). `progress` is run_batch's: True
-    for a progress bar, or a function called with (cuts solved, cuts in all)."""
+    """Value lost and initiatives dropped, added, moved or swapped (each against the uncut plan) as
+    `resource` is cut by each percentage from `start` (default: the second financial year of the
+    horizon). `progress` is run_batch's: True for a progress bar, or a function called with (cuts
+    solved, cuts in all)."""
+    from .validate import load
+
     base_path = Path(scenario).resolve()
     base = load_scenario(base_path)
     start = start or base.horizon.second_fy_label
@@ -152,51 +156,114 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
     paths = _write_variants(base_path, out / "scenarios", variants)
     batch = run_batch(paths, out, workers=workers, progress=progress, **options)
     names = [n for n, _ in variants]
+    table = _stress_table(batch, cuts, names, _alternatives(load(base_path)))
+    first_drop: dict[str, float] = {}
+    for cut, dropped in zip(table["cut_percent"], table["dropped"]):
+        for i in filter(None, dropped.split(";")):
+            first_drop.setdefault(i, cut)
+    order = pd.DataFrame(sorted(first_drop.items(), key=lambda kv: (kv[1], kv[0])),
+                         columns=["initiative", "dropped_at_cut_percent"])
+    table.to_csv(out / "stress.csv", index=False)
+    order.to_csv(out / "stress-order.csv", index=False)
+    text = _stress_text(table, batch, f"Stress test of {base.name}: {resource} cut from {start}",
+                        money_objective=_objective_is_money(base))
+    return StressResult(table, order, batch, text)
+
+
+def _alternatives(portfolio) -> set[frozenset]:
+    """Pairs of initiatives that exclude each other (alternatives): one replacing the other is a swap."""
+    dep = portfolio.dependencies
+    return {frozenset((a, b)) for a, b, t in zip(dep["predecessor"], dep["successor"], dep["type"]) if t == "excludes"}
+
+
+def _objective_is_money(scenario) -> bool:
+    """The objective is NPV in £ (unit weights on money, no alignment or in-year revenue term)."""
+    w = scenario.settings.weights
+    return all(float(w.get(k, 0)) == 1.0 for k in ("benefit", "revenue", "cost")) and \
+        float(w.get("in_year_revenue", 0)) == 0.0 and (float(w.get("alignment", 0)) == 0.0
+                                                      or not scenario.settings.alignment_weights)
+
+
+def plan_difference(base: pd.Series, other: pd.Series, alternatives: set[frozenset]) -> dict[str, list]:
+    """What `other` changes against `base` (each: initiative -> start label, "" = out): dropped,
+    added, slipped (starts later), earlier, and swapped (an alternative replaced the other: (out, in))."""
+    was = {i: s for i, s in base.items() if s != ""}
+    now = {i: s for i, s in other.items() if s != ""}
+    dropped = sorted(set(was) - set(now))
+    added = sorted(set(now) - set(was))
+    swapped = []
+    for a in list(dropped):
+        partner = next((b for b in added if frozenset((a, b)) in alternatives), None)
+        if partner is not None:
+            swapped.append((a, partner))
+            dropped.remove(a)
+            added.remove(partner)
+    both = sorted(set(was) & set(now))
+    slipped = [i for i in both if sort_key(now[i]) > sort_key(was[i])]
+    earlier = [i for i in both if sort_key(now[i]) < sort_key(was[i])]
+    return {"dropped": dropped, "added": added, "slipped": slipped, "earlier": earlier, "swapped": swapped,
+            "was": was, "now": now}
+
+
+def _stress_table(batch: BatchResult, cuts: list[float], names: list[str], alternatives: set) -> pd.DataFrame:
     base_starts = _starts(batch, names[0])
-    base_obj = batch.comparison.loc[names[0], "objective"]
-    rows, first_drop = [], {}
+    base = batch.comparison.loc[names[0]]
+    base_obj, base_npv = base["objective"], base["npv"]
+    rows = []
     for cut, name in zip(cuts, names):
         comp = batch.comparison.loc[name]
-        starts = _starts(batch, name)
-        in_base = base_starts[base_starts != ""]
-        dropped = [i for i in in_base.index if starts.get(i, "") == ""]
-        slipped = [i for i in in_base.index if starts.get(i, "") not in ("", in_base[i])
-                   and sort_key(starts[i]) > sort_key(in_base[i])]
-        for i in dropped:
-            first_drop.setdefault(i, cut)
+        has_plan = comp["status"] in ("optimal", "feasible")
+        diff = plan_difference(base_starts, _starts(batch, name), alternatives) if has_plan else \
+            {k: [] for k in ("dropped", "added", "slipped", "earlier", "swapped")}
         obj = comp["objective"]
         lost = base_obj - obj if obj == obj and obj is not None and base_obj == base_obj else np.nan
         rows.append({"cut_percent": cut, "scenario": name, "status": comp["status"], "gap": comp["gap"],
                      "objective": obj, "value_lost": lost,
                      "value_lost_percent": 100 * lost / abs(base_obj) if base_obj else np.nan,
-                     "selected": comp["selected"], "dropped": ";".join(dropped), "slipped": ";".join(slipped)})
-    table = pd.DataFrame(rows)
-    order = pd.DataFrame(sorted(first_drop.items(), key=lambda kv: (kv[1], kv[0])),
-                         columns=["initiative", "dropped_at_cut_percent"])
-    table.to_csv(out / "stress.csv", index=False)
-    order.to_csv(out / "stress-order.csv", index=False)
-    lines = [f"Stress test of {base.name}: {resource} cut from {start}"]
+                     "npv": comp["npv"], "npv_lost": base_npv - comp["npv"] if has_plan else np.nan,
+                     "selected": comp["selected"], "dropped": ";".join(diff["dropped"]),
+                     "slipped": ";".join(diff["slipped"]), "added": ";".join(diff["added"]),
+                     "earlier": ";".join(diff["earlier"]),
+                     "swapped": ";".join(f"{a}>{b}" for a, b in diff["swapped"])})
+    return pd.DataFrame(rows)
+
+
+def _stress_text(table: pd.DataFrame, batch: BatchResult, title: str, money_objective: bool) -> str:
+    """Per cut: the value lost and the whole difference from the uncut plan."""
+    lines = [title + " (each cut against the uncut plan)"]
     for r in table.itertuples():
+        rec = batch.comparison.loc[r.scenario]
         if r.cut_percent == 0:
-            rec = batch.comparison.loc[r.scenario]
             note = f" - {rec['reason']}: {rec['message']}" if rec["reason"] else ""
-            lines.append(f"  no cut: objective {money(r.objective)} ({r.status}){note}")
+            value = money(r.objective) if money_objective else f"{score(r.objective)}, NPV {money(r.npv)}"
+            lines.append(f"  no cut: objective {value} ({r.status}){note}")
             continue
-        if r.value_lost == r.value_lost:
+        if r.value_lost != r.value_lost:
+            lines.append(f"  cut {r.cut_percent:g}%: {r.status} ({rec['reason'] or 'no plan'}: {rec['message']})")
+            continue
+        if money_objective:
             lost = f"loses {money(r.value_lost)} ({r.value_lost_percent:.1f}%)"
         else:
-            rec = batch.comparison.loc[r.scenario]
-            lost = f"{r.status} ({rec['reason'] or 'no plan'}: {rec['message']})"
-        newly = [i for i, c in first_drop.items() if c == r.cut_percent]
-        lines.append(f"  cut {r.cut_percent:g}%: {lost}" + (f"; drops {', '.join(newly)}" if newly else "")
-                     + (f"; slips {r.slipped.replace(';', ', ')}" if r.slipped else ""))
-    return StressResult(table, order, batch, "\n".join(lines))
+            lost = (f"objective down {score(r.value_lost)} ({r.value_lost_percent:.1f}%), "
+                    f"NPV down {money(r.npv_lost)}")
+        parts = [lost]
+        for key, verb in (("dropped", "drops"), ("added", "adds"), ("swapped", "swaps"), ("slipped", "slips"),
+                          ("earlier", "brings forward")):
+            items = [x for x in getattr(r, key).split(";") if x]
+            if key == "swapped":
+                items = [x.replace(">", " for ") for x in items]
+            if items:
+                parts.append(f"{verb} {', '.join(items)}")
+        if len(parts) == 1:
+            parts.append("the same initiatives at the same starts")
+        lines.append(f"  cut {r.cut_percent:g}%: " + "; ".join(parts))
+    return "\n".join(lines)
 
 
 # -------------------------------------------------------------------------------------- frontier
 @dataclass
 class FrontierResult:
-    table: pd.DataFrame  # scale, budget, objective, status, gap, selected, marginal value per £
+    table: pd.DataFrame  # scale, budget, objective, status, gap, selected, gain_per_unit_from_previous_level
     batch: BatchResult
     chart: Path | None
     text: str
@@ -228,16 +295,22 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
                      "gap": comp["gap"], "objective": comp["objective"], "selected": comp["selected"]})
     table = pd.DataFrame(rows)
     table["objective"] = pd.to_numeric(table["objective"])  # a failed level has no objective
-    table["marginal_value_per_unit"] = table["objective"].diff() / table["budget"].diff()
+    # what each step up buys: the objective gained from the level below, per unit of budget added
+    table["gain_per_unit_from_previous_level"] = table["objective"].diff() / table["budget"].diff()
     table.to_csv(out / "frontier.csv", index=False)
     png = None
     if chart:
         png = out / "frontier.png"
         _frontier_chart(table, resource, base.name, png)
-    lines = [f"Frontier of {base.name}: best value against {resource} budget ({len(table)} levels)"]
+    unit = "£" if resource in ("capital", "revenue") else f"unit of {resource}"
+    lines = [f"Frontier of {base.name}: best value against {resource} budget ({len(table)} levels; the last "
+             f"figure is the objective gained from the level below, per {unit} added)"]
+    show = money if _objective_is_money(base) else score
     for r in table.itertuples():
-        marg = f", next £1 adds {r.marginal_value_per_unit:,.2f}" if r.marginal_value_per_unit == r.marginal_value_per_unit else ""
-        lines.append(f"  x{r.scale:g} ({money(r.budget)}): {money(r.objective)} [{r.status}]{marg}")
+        gain = r.gain_per_unit_from_previous_level
+        step = f", +{gain:,.2f} per {unit} over the level below" if gain == gain else ""
+        lines.append(f"  x{r.scale:g} ({money(r.budget) if unit == '£' else f'{r.budget:,.1f}'}): objective "
+                     f"{show(r.objective)} [{r.status}]{step}")
     return FrontierResult(table, batch, png, "\n".join(lines))
 
 

@@ -96,7 +96,7 @@ def test_frontier_is_monotone_and_charted(tmp_path):
     # budgets 40..160: best values re-optimised at each level (hand-checked: C; A; A; A+C; A+B; A+B; A+B+C)
     assert list(table["objective"]) == pytest.approx([45, 70, 70, 115, 130, 130, 175])
     assert table["objective"].is_monotonic_increasing
-    assert table["marginal_value_per_unit"].iloc[1] == pytest.approx((70 - 45) / 20)
+    assert table["gain_per_unit_from_previous_level"].iloc[1] == pytest.approx((70 - 45) / 20)  # renamed (issue 11)
     assert result.chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "frontier", str(scenario), "--from", "0.5",
                            "--to", "1.0", "--steps", "2", "--out", str(tmp_path / "cli"), "--quiet"],
@@ -114,3 +114,48 @@ def test_stress_cli_prints_the_order(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "cut 50%: loses £160" in proc.stdout  # A+C (200+130) -> B (2 x 110 - 50)
     assert "drops A, C" in proc.stdout
+
+
+SWAP = {
+    # X and Y are alternatives (excludes); uncut, X (value 2 x 300 - 100) beats Y (2 x 200 - 50); at half the
+    # capital only Y fits. Z (capital 10) stays in throughout; W needs 40 in the first year and slips to the
+    # second when the first year's capital is cut.
+    "initiatives": """
+        id,duration,capital_cost,benefit,latest_finish
+        X,1,100,300,2026/27
+        Y,1,50,200,2026/27
+        Z,1,10,30,2026/27
+        W,1,40,45,
+    """,
+    "dependencies": "predecessor,successor,type\nX,Y,excludes",
+    "capacity": "resource,period,amount\ncapital,2026/27,150\ncapital,2027/28,100\ncapital,2028/29,100",
+}
+
+
+def test_stress_prints_the_whole_difference_from_the_uncut_plan(tmp_path):
+    scenario = write_case(tmp_path / "w", SWAP, {"horizon": {"start": "2026/27", "periods": 3,
+                                                             "granularity": "year"}}, name="swap")
+    result = stress(scenario, cuts=[50], start="2026/27", out=tmp_path / "s", workers=1)
+    row = result.table.set_index("cut_percent").loc[50.0]
+    base = result.table.set_index("cut_percent").loc[0.0]
+    assert base["dropped"] == "" and row["swapped"] == "X>Y"  # an alternative replaced, not "dropped X, added Y"
+    assert row["dropped"] == "" and row["added"] == ""
+    assert row["slipped"] == "W"  # 2026/27 -> 2027/28
+    line = next(x for x in result.text.splitlines() if x.strip().startswith("cut 50%"))
+    assert "swaps X for Y" in line and "slips W" in line and "drops" not in line
+    saved = pd.read_csv(tmp_path / "s" / "stress.csv", keep_default_na=False)
+    assert list(saved.loc[saved.cut_percent == 50, "swapped"]) == ["X>Y"]
+
+
+def test_stress_names_what_is_added_as_well_as_what_drops(tmp_path):
+    scenario = write_case(tmp_path / "k", KNAPSACK, {"horizon": {"start": "2026/27", "periods": 3,
+                                                                  "granularity": "year"}}, name="knap")
+    result = stress(scenario, cuts=[10, 50], start="2026/27", out=tmp_path / "s", workers=2)
+    lines = {x.split(":")[0].strip(): x for x in result.text.splitlines()[1:]}
+    # 50%: capital 50 -> B alone; against the uncut plan (A + C) that drops A and C and adds B
+    assert "drops A, C" in lines["cut 50%"] and "adds B" in lines["cut 50%"]
+    table = result.table.set_index("cut_percent")
+    for cut in (10.0, 50.0):  # the text says every difference the CSV holds, per cut
+        for key in ("dropped", "added", "slipped", "earlier"):
+            for i in filter(None, table.at[cut, key].split(";")):
+                assert i in lines[f"cut {cut:g}%"], (cut, key, i)
