@@ -14,6 +14,7 @@ header, print set-up). The figures come from `figures.py`, the same numbers the 
 from __future__ import annotations
 
 import datetime as dt
+from copy import copy
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +32,7 @@ from openpyxl.utils import get_column_letter
 from . import figures
 from .formatting import XL_MONEY, XL_SCORE, money
 from .xlsx import (BODY_SIZE, FONT, LIVE_GREEN, NHS_BLUE, PALE_BLUE, Col, cell_text, cell_value, header_style,
-                   print_setup, widths, write_table, write_title)
+                   print_setup, styled, widths, write_table, write_title)
 
 
 @dataclass
@@ -312,10 +313,16 @@ def plan_sheet(ws, pack: Pack) -> None:
                             f"value, {pack.discounting}. Alignment is in points, not £.",
                        freeze_columns=2)
     grey = Font(name=FONT, size=BODY_SIZE, italic=True, color="6F6F6F")
+    out_styles = {}
     for n, selected in enumerate(frame["selected"], start=area.first_row):
         if not selected:
             for j in range(1, len(cols) + 1):
-                ws.cell(n, j).font = grey
+                cell = ws.cell(n, j)
+                key = tuple(cell._style)
+                if key not in out_styles:
+                    cell.font = grey
+                    out_styles[key] = copy(cell._style)
+                cell._style = copy(out_styles[key])
 
 
 # -------------------------------------------------------------------------------------- Roadmap
@@ -338,12 +345,12 @@ def roadmap_sheet(ws, pack: Pack) -> None:
     ws.row_dimensions[header].height = 66
     for j in range(len(cols) - H.T + 1, len(cols) + 1):
         ws.cell(header, j).alignment = Alignment(text_rotation=90, horizontal="center", vertical="center")
-    build = PatternFill("solid", fgColor=NHS_BLUE)
-    live = PatternFill("solid", fgColor=LIVE_GREEN)
+    build = styled(ws, fill=PatternFill("solid", fgColor=NHS_BLUE))
+    live = styled(ws, fill=PatternFill("solid", fgColor=LIVE_GREEN))
     first = len(cols) - H.T + 1
     for n, (s, g) in enumerate(zip(plan["start_index"], plan["go_live_index"]), start=area.first_row):
         for t in range(int(s), H.T):
-            ws.cell(n, first + t).fill = build if t < g else live
+            ws.cell(n, first + t)._style = copy(build if t < g else live)
 
 
 # ---------------------------------------------------------------------------------- Cost by year
