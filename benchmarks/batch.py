@@ -8,6 +8,15 @@ cache never hits), then measures in one run:
   - the batch runner with 1 worker and with 2 workers (fresh output folders).
 Per-scenario overhead = (batch time with 1 worker - sum of bare solve times) / scenarios.
 Updates the BENCHMARK:batch section of docs/performance.md.
+
+    .venv/bin/python benchmarks/batch.py --starters [--scenarios 60]
+
+compares, in one run, how a worker is started, on a tiny scenario (so that the solve is a few
+milliseconds and the start is what is measured), the three ways taking turns scenario by scenario
+so that the machine's load falls on each alike: our warm fork server (`prioritiser.workers`, what
+the local executor uses), multiprocessing's fork server (what it used before, whose children
+re-import the caller's __main__), and a fresh `python -m prioritiser.batch` (the Dask path).
+Updates the BENCHMARK:starters section of docs/performance.md.
 """
 from __future__ import annotations
 
@@ -30,12 +39,110 @@ from prioritiser.batch import run_batch  # noqa: E402
 DOC = ROOT / "docs" / "performance.md"
 
 
+TINY = {"initiatives.csv": "id,duration,capital_cost,benefit\nA,1,60,130\nB,1,50,110\nC,1,40,85\n",
+        "capacity.csv": "resource,period,amount\ncapital,2026/27,100\n"}
+
+
+def _forkserver_child(doc):  # the previous local executor: a multiprocessing fork server's child
+    from prioritiser.batch import Job, _child
+
+    _child(Job(**{**doc, "path": Path(doc["path"]), "out": Path(doc["out"])}))
+
+
+def starters(n: int, write: bool) -> dict:
+    import multiprocessing
+
+    from prioritiser import batch, workers
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(workers.PRELOAD))
+    ways = {
+        "server": lambda doc: workers.server().start(doc),
+        "forkserver": lambda doc: _start(ctx.Process(target=_forkserver_child, args=(doc,))),
+        "fresh interpreter": lambda doc: _start_spawned(doc),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "tiny").mkdir()
+        for name, text in TINY.items():
+            (tmp / "tiny" / name).write_text(text)
+        times = {w: [] for w in ways}
+        for way, start in ways.items():  # warm each up once (servers started, imports cached)
+            _one(tmp, way, -1, start)
+        for k in range(n):
+            for way, start in ways.items():
+                times[way].append(_one(tmp, way, k, start))
+    row = {way: sum(t) / len(t) for way, t in times.items()}
+    row["scenarios"] = n
+    row["date"] = time.strftime("%Y-%m-%d")
+    row["machine"] = platform.machine() + " " + platform.python_version()
+    print(json.dumps(row, indent=2))
+    if write:
+        table = "\n".join([
+            f"Measured {row['date']} on {row['machine']} (2 cores, shared), `python benchmarks/batch.py --starters "
+            f"--scenarios {n}`: one tiny scenario (3 initiatives) per job, solved in its own process with "
+            "`batch.run_isolated`, the three ways taking turns.", "",
+            "| how the worker starts | seconds per scenario | relative |", "|---|---|---|",
+            *[f"| {LABELS[way]} | {row[way]:.3f} | {row[way] / row['server']:.2f}x |" for way in ways], "",
+            "The local executor uses our own warm fork server (`python -m prioritiser.workers`): it never imports "
+            "the caller's `__main__`, so scripts without a `__main__` guard and notebook cells work, at the cost of "
+            f"{row['server'] - row['forkserver']:+.3f} s per scenario against multiprocessing's fork server.",
+        ])
+        _update_doc("starters", "Starting batch workers", table)
+    return row
+
+
+LABELS = {"server": "our warm fork server, `python -m prioritiser.workers` (now)",
+          "forkserver": "multiprocessing's fork server (before; re-imports the caller's `__main__`)",
+          "fresh interpreter": "a fresh `python -m prioritiser.batch` per scenario (the Dask path)"}
+
+
+def _start(proc):
+    proc.start()
+    return proc
+
+
+def _start_spawned(doc):
+    from prioritiser.batch import Job, _Spawned
+
+    return _Spawned(Job(**{**doc, "path": Path(doc["path"]), "out": Path(doc["out"])}))
+
+
+def _one(tmp: Path, way: str, k: int, start) -> float:
+    from prioritiser.batch import _job_doc, plan_job, run_isolated
+
+    scenario = tmp / f"s-{way.replace(' ', '-')}-{k}.yaml"
+    scenario.write_text(yaml.safe_dump({"name": scenario.stem, "portfolio": "tiny",
+                                        "horizon": {"start": "2026/27", "periods": 2, "granularity": "year"}}))
+    job = plan_job(scenario, tmp / "out", {}, None)
+    t = time.perf_counter()
+    rec = run_isolated(job, starter=lambda j: start(_job_doc(j)))
+    assert rec.status == "optimal", rec
+    return time.perf_counter() - t
+
+
+def _update_doc(name: str, heading: str, table: str) -> None:
+    text = DOC.read_text()
+    start, end = f"<!-- BENCHMARK:{name} -->", f"<!-- /BENCHMARK:{name} -->"
+    if start in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        DOC.write_text(head + start + "\n" + table + "\n" + end + tail)
+    else:
+        DOC.write_text(text.rstrip() + f"\n\n## {heading}\n\n" + start + "\n" + table + "\n" + end + "\n")
+    print(f"updated {DOC}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenarios", type=int, default=200)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--starters", action="store_true", help="compare how workers are started (see above)")
     args = ap.parse_args(argv)
     n = args.scenarios
+    if args.starters:
+        starters(n, not args.no_write)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         paths = []

@@ -175,11 +175,14 @@ def _job_doc(job: Job) -> dict:
     return doc
 
 
-def run_isolated(job: Job, spawn: bool = False) -> Record:
-    """Run one job in its own process group under its deadline; always returns a Record."""
+def run_isolated(job: Job, spawn: bool = False, starter: Callable | None = None) -> Record:
+    """Run one job in its own process group under its deadline; always returns a Record.
+    (`starter(job)`, returning an object with pid, join(timeout) and exitcode, is for benchmarks.)"""
     t0 = time.perf_counter()
     before = read_record(job.out)
-    if spawn or not workers.can_fork():
+    if starter is not None:
+        proc = starter(job)
+    elif spawn or not workers.can_fork():
         proc = _Spawned(job)
     else:  # forked from our own warm server: the caller's __main__ is never imported again
         proc = workers.server().start(_job_doc(job))
