@@ -363,6 +363,7 @@ class _ClosedPipeSafe:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    original = sys.stdout
     if not isinstance(sys.stdout, _ClosedPipeSafe) and sys.stdout is not None:
         sys.stdout = _ClosedPipeSafe(sys.stdout)
     try:
@@ -379,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
         except (OSError, ValueError):
             pass
+        sys.stdout = original
 
 
 if __name__ == "__main__":
