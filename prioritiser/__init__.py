@@ -5,17 +5,47 @@ Three lines from a script or notebook::
     import prioritiser
     result = prioritiser.run("scenarios/baseline.yaml")
     result.plan[result.plan.selected]
+
+The names below are imported on first use (module `__getattr__`), so that `import prioritiser.cli`
+or `import prioritiser.result` does not load the solvers. Modules inside the package never import
+this file: they import what they need from its modules.
 """
-__version__ = "0.1.0"
+import sys
+import types
 
-from .errors import InputError, Issue  # noqa: E402
-from .scenario import Scenario, load_scenario  # noqa: E402
-from .validate import load, validate  # noqa: E402
-from .solvers import Status  # noqa: E402
-from .engine import Result, run  # noqa: E402
-from .check import check_plan  # noqa: E402
-from .batch import BatchResult, run_batch  # noqa: E402
-from .whatif import compare, frontier, stress  # noqa: E402
+from .version import __version__
 
-__all__ = ["InputError", "Issue", "Scenario", "load_scenario", "load", "validate", "Status", "Result", "run",
-           "check_plan", "run_batch", "BatchResult", "compare", "stress", "frontier", "__version__"]
+_PUBLIC = {
+    "InputError": "errors", "Issue": "errors", "Scenario": "scenario", "load_scenario": "scenario",
+    "load": "validate", "validate": "validate", "Status": "result", "Result": "result", "run": "engine",
+    "check_plan": "check", "run_batch": "batch", "BatchResult": "batch", "compare": "whatif",
+    "stress": "whatif", "frontier": "whatif", "SOLVER_NAMES": "solvers",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'prioritiser' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(__all__)
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name, value):
+        # importing the submodule `validate` sets it as an attribute here: the function
+        # `prioritiser.validate` it would hide is what users call
+        if isinstance(value, types.ModuleType) and _PUBLIC.get(name) == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

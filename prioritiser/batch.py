@@ -27,9 +27,10 @@ from typing import Callable
 
 import pandas as pd
 
-from . import __version__, workers
+from . import workers
 from .errors import InputError
 from .report import publish
+from .version import __version__
 
 RUN_RECORD = "run.json"
 RUNNING = ".running"  # lock files of scenarios being solved: <name> holds the child's pid

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
 from .errors import InputError, Issue
+from .version import __version__
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3
 
@@ -52,7 +52,7 @@ def cmd_run(args) -> int:
     from .progress import LiveLine
     from .report import console_summary, write_outputs
     from .scenario import load_scenario
-    from .solvers import Status
+    from .result import Status
 
     live = LiveLine(sys.stderr) if not args.quiet else None
 
@@ -212,8 +212,10 @@ class _Deprecated(argparse.Action):
 
 
 def _solve_options(p, many: bool = True) -> None:
+    from .solvers import SOLVER_NAMES
+
     which = "every scenario's" if many else "the scenario's"
-    p.add_argument("--solver", choices=["highs", "cbc"], default=None,
+    p.add_argument("--solver", choices=SOLVER_NAMES, default=None,
                    help=f"override {which} solver (default: as the scenario says, usually highs)")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", default=None,
                    help=f"seconds {'per scenario ' if many else ''}(default: {which} solver.time_limit, usually 60)")

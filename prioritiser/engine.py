@@ -1,69 +1,35 @@
-"""scenario -> Portfolio -> Model -> solve -> checked Result. The one pipeline every entry point uses."""
+"""scenario -> Portfolio -> Model -> solve -> checked Result. The one pipeline every entry point uses.
+
+`finish` holds the one status rule. Every plan anyone found (the solver's, the plans it fell back
+from, rank-and-place) is a candidate; the published plan is the best of them by its own objective
+(c @ v) that the independent checker passes. Then:
+
+- `optimal` only when that plan's own objective is within the gap tolerance of a valid bound:
+  relative_gap(objective, bound) <= tolerance (+ 1e-6 for rounding). A bound below the value of
+  a plan we hold is not valid, and is dropped.
+- `feasible` for any other plan, with the honest gap (None when no valid bound is known).
+- `infeasible` only when the solver proved it and no plan is known; `error` when no plan passes.
+
+run, batch, stress, frontier and the dashboard all come through here.
+"""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from . import __version__
 from .check import CheckReport, check_plan
 from .explain import plan_table, usage_table
 from .heuristic import rank_and_place
 from .model import Model, build_model
-from .portfolio import Portfolio
-from .scenario import Scenario, load_scenario
+from .result import GAP_SLACK, Result, SolveOutcome, Status, relative_gap
 from .progress import Reporter
-from .solvers import SolveOutcome, Status, silence_banner, solve
+from .scenario import Scenario, load_scenario
+from .solvers import silence_banner, solve
 from .validate import build_portfolio
 
-
-@dataclass
-class Result:
-    """Everything a run produced. Tables are DataFrames with named indexes."""
-
-    scenario: str
-    status: Status
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    components: dict[str, float]
-    plan: pd.DataFrame  # index initiative
-    usage: pd.DataFrame  # resource, period, used, capacity, external
-    starts: dict[str, int | None]
-    external_purchases: dict[tuple[str, int], float]
-    portfolio: Portfolio
-    check: CheckReport | None
-    solver: str
-    solver_version: str
-    seconds: float
-    message: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-    greedy_objective: float | None = None
-    model: Model | None = field(default=None, repr=False)
-
-    @property
-    def has_plan(self) -> bool:
-        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
-
-    @property
-    def selected(self) -> pd.DataFrame:
-        return self.plan[self.plan["selected"]]
-
-    def summary(self) -> dict:
-        p = self.portfolio
-        return {
-            "scenario": self.scenario, "status": self.status.value, "message": self.message,
-            "objective": self.objective, "bound": self.bound, "gap": self.gap,
-            "components": self.components, "selected": int(self.plan["selected"].sum()),
-            "initiatives": len(self.plan), "solver": self.solver, "solver_version": self.solver_version,
-            "seconds": round(self.seconds, 3), "timings": {k: round(v, 4) for k, v in self.timings.items()},
-            "greedy_objective": self.greedy_objective, "input_sha256": p.input_hash,
-            "package_version": __version__, "horizon": {"start": p.horizon.start, "periods": p.horizon.T,
-                                                        "granularity": p.horizon.granularity.value},
-        }
+DEFAULT_GAP = 0.001  # when an outcome does not say which tolerance it was solved to
 
 
 def minimal_external(model: Model, xs: np.ndarray) -> np.ndarray:
@@ -115,6 +81,7 @@ def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limi
     opts = scenario.solver
     name = (solver or opts.name).lower()
     limit = opts.time_limit if time_limit is None else time_limit
+    gap = opts.gap if gap is None else gap
     reporter = None
     if progress is not None:
         reporter = Reporter(model, progress, portfolio.name, name, limit, _plan_vector)
@@ -124,56 +91,113 @@ def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limi
         extra["progress"] = reporter
     if verbose:
         extra["verbose"] = True
-    outcome = solve(model, name, limit, opts.gap if gap is None else gap,
-                    greedy if (warm_start and greedy is not None) else None, threads, **extra)
+    outcome = solve(model, name, limit, gap, greedy if (warm_start and greedy is not None) else None, threads,
+                    **extra)
+    if outcome.tolerance is None:
+        outcome.tolerance = float(gap)
     timings["solve"] = outcome.seconds
     if outcome.first_plan_seconds is not None:
         timings["first_plan"] = timings["load"] + timings["build"] + timings["heuristic"] + outcome.first_plan_seconds
     return finish(model, outcome, greedy_v, timings, time.perf_counter() - t0)
 
 
-def finish(model: Model, outcome: SolveOutcome, greedy_v: np.ndarray | None, timings: dict, seconds: float) -> Result:
+def _candidates(model: Model, outcome: SolveOutcome, greedy_v: np.ndarray | None) -> list[tuple[np.ndarray, str]]:
+    """Every distinct plan on offer, best own objective first (the solver's first among equals)."""
+    found = [(_plan_vector(model, outcome.x), "solver")] if outcome.x is not None else []
+    found += [(_plan_vector(model, x), "fallback") for x in outcome.plans]
+    if greedy_v is not None:
+        found.append((greedy_v, "rank-and-place"))
+    unique: list[tuple[np.ndarray, str]] = []
+    for v, source in found:
+        if not any(np.array_equal(v, u) for u, _ in unique):
+            unique.append((v, source))
+    order = sorted(range(len(unique)), key=lambda k: (-round(_objective(model, unique[k][0]), 6), k))
+    return [unique[k] for k in order]
+
+
+def _starts_and_external(model: Model, v: np.ndarray) -> tuple[dict, dict]:
     p = model.portfolio
-    status, message, bound = outcome.status, outcome.message, outcome.bound
-    v = _plan_vector(model, outcome.x) if outcome.x is not None else None
-    greedy_obj = _objective(model, greedy_v) if greedy_v is not None else None
-    if status is Status.OPTIMAL and v is not None and greedy_obj is not None and \
-            greedy_obj > _objective(model, v) + 1e-6 * max(1.0, abs(greedy_obj)):
-        # a plan proven optimal cannot be beaten by ranking: the solver's claim is false
-        status, bound = Status.FEASIBLE, None
-        message = "the solver claimed optimality for a plan worse than rank-and-place; its claim was not trusted"
-    if status is Status.INFEASIBLE and greedy_v is not None:
-        status = Status.FEASIBLE
-        message = "the solver reported no feasible plan, yet rank-and-place found one; its claim was not trusted"
-    if greedy_v is not None and (v is None or greedy_obj > _objective(model, v) + 1e-9) and \
-            status in (Status.FEASIBLE, Status.ERROR):
-        # never worse than ranking: a solver stopped early may hold a worse plan, or none
-        v = greedy_v
-        status = Status.FEASIBLE
-        message = (message + "; " if message else "") + "kept the rank-and-place plan (better than the solver's)"
-    objective = _objective(model, v) if v is not None else None
-    if status is Status.OPTIMAL and bound is None:
-        bound = objective
-    gap = None
-    if objective is not None and bound is not None:
-        gap = max(0.0, (bound - objective) / max(abs(objective), 1e-9)) if abs(bound - objective) > 1e-9 else 0.0
     starts = {i: None for i in p.ids}
-    external: dict[tuple[str, int], float] = {}
-    check = None
-    if v is not None:
-        chosen = np.flatnonzero(v[:model.n_x] > 0.5)
-        for col in chosen:
-            starts[p.ids[model.col_init[col]]] = int(model.col_start[col])
-        e = v[model.n_x:]
-        for n in np.flatnonzero(e > 1e-9):
-            external[(p.resources.index[model.ext_resource[n]], int(model.ext_period[n]))] = float(e[n])
-        check = check_plan(p, starts, external)
-        if not check.ok:
-            status = Status.ERROR
-            message = "the plan failed the independent check: " + "; ".join(check.violations[:10])
-        elif abs(check.objective - objective) > 1e-6 * max(1.0, abs(objective)):
-            status = Status.ERROR
-            message = f"the independent check scores the plan {check.objective:,.2f}, the model {objective:,.2f}"
+    for col in np.flatnonzero(v[:model.n_x] > 0.5):
+        starts[p.ids[model.col_init[col]]] = int(model.col_start[col])
+    e = v[model.n_x:]
+    external = {(p.resources.index[model.ext_resource[n]], int(model.ext_period[n])): float(e[n])
+                for n in np.flatnonzero(e > 1e-9)}
+    return starts, external
+
+
+def _check_failure(report: CheckReport, objective: float) -> str:
+    if not report.ok:
+        return "the plan failed the independent check: " + "; ".join(report.violations[:10])
+    if abs(report.objective - objective) > 1e-6 * max(1.0, abs(objective)):
+        return f"the independent check scores the plan {report.objective:,.2f}, the model {objective:,.2f}"
+    return ""
+
+
+def _best_checked(model: Model, candidates) -> tuple[np.ndarray | None, str, CheckReport | None, str]:
+    """The best candidate the independent checker passes: (plan, source, its report, failures).
+
+    Without one: (None, "", the best candidate's report, why it failed)."""
+    failures, first_report = [], None
+    for v, source in candidates:
+        starts, external = _starts_and_external(model, v)
+        report = check_plan(model.portfolio, starts, external)
+        first_report = first_report or report
+        why = _check_failure(report, _objective(model, v))
+        if not why:
+            return v, source, report, "; ".join(f"a {s} plan was not published: {w}" for s, w in failures)
+        failures.append((source, why))
+    return None, "", first_report, failures[0][1] if failures else ""
+
+
+def judge(outcome: SolveOutcome, objective: float, source: str, solver_objective: float | None,
+          tolerance: float) -> tuple[Status, float | None, float | None, list[str]]:
+    """The status rule for a published plan worth `objective` (see the module docstring):
+    (status, valid bound, gap, what was not believed)."""
+    notes, bound = [], outcome.bound
+    if bound is not None and bound < objective and relative_gap(bound, objective) > GAP_SLACK:
+        notes.append(f"the solver's bound ({bound:,.2f}) is below the value of a plan we hold "
+                     f"({objective:,.2f}); its bound was not trusted")
+        bound = None
+    if outcome.status is Status.INFEASIBLE:
+        notes.append("the solver reported no feasible plan, yet rank-and-place found one; its claim was not trusted")
+    elif outcome.status is Status.OPTIMAL and solver_objective is not None and source != "solver":
+        worse_than = "rank-and-place" if source == "rank-and-place" else "another plan it found"
+        notes.append(f"the solver claimed optimality for a plan worse than {worse_than}; its claim was not trusted")
+    if source == "rank-and-place" and solver_objective is not None:
+        notes.append("kept the rank-and-place plan (better than the solver's)")
+    gap = relative_gap(objective, bound) if bound is not None else None
+    status = Status.OPTIMAL if gap is not None and gap <= tolerance + GAP_SLACK else Status.FEASIBLE
+    return status, bound, gap, notes
+
+
+def finish(model: Model, outcome: SolveOutcome, greedy_v: np.ndarray | None, timings: dict, seconds: float) -> Result:
+    """The checked Result of a solve: the one status rule (module docstring) applied to `outcome`."""
+    p = model.portfolio
+    tolerance = outcome.tolerance if outcome.tolerance is not None else \
+        (p.scenario.solver.gap if p.scenario is not None else DEFAULT_GAP)
+    candidates = _candidates(model, outcome, greedy_v)
+    v, source, check, failed = _best_checked(model, candidates)
+    distrusted = list(outcome.distrusted)
+    if v is None:
+        status = Status.ERROR if candidates or outcome.status is not Status.INFEASIBLE else Status.INFEASIBLE
+        objective, bound, gap, message = None, None, None, failed or outcome.message
+    else:
+        objective = _objective(model, v)
+        solver_obj = _objective(model, _plan_vector(model, outcome.x)) if outcome.x is not None else None
+        status, bound, gap, notes = judge(outcome, objective, source, solver_obj, tolerance)
+        distrusted += notes + ([failed] if failed else [])
+        # a plan proven here needs no word about how the solver stopped
+        base = outcome.message if status is not Status.OPTIMAL or outcome.distrusted else ""
+        message = "; ".join(filter(None, [base, *notes, failed]))
+    return _result(model, v, status, objective, bound, gap, message, check, outcome, timings, seconds,
+                   greedy_v, distrusted)
+
+
+def _result(model, v, status, objective, bound, gap, message, check, outcome, timings, seconds, greedy_v,
+            distrusted) -> Result:
+    p = model.portfolio
+    starts, external = _starts_and_external(model, v) if v is not None else ({i: None for i in p.ids}, {})
     plan = plan_table(model, v, status)
     usage = usage_table(model, v)
     components = {}
@@ -187,4 +211,5 @@ def finish(model: Model, outcome: SolveOutcome, greedy_v: np.ndarray | None, tim
     return Result(scenario=p.name, status=status, objective=objective, bound=bound, gap=gap, components=components,
                   plan=plan, usage=usage, starts=starts, external_purchases=external, portfolio=p, check=check,
                   solver=outcome.solver, solver_version=outcome.version, seconds=seconds, message=message,
-                  timings=timings, greedy_objective=greedy_obj, model=model)
+                  timings=timings, greedy_objective=_objective(model, greedy_v) if greedy_v is not None else None,
+                  model=model, distrusted=distrusted)

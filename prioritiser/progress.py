@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, replace
 
 from .formatting import money, percent
+from .result import relative_gap
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Progress:
     def gap(self) -> float | None:
         if self.objective is None or self.bound is None:
             return None
-        return max(0.0, (self.bound - self.objective) / max(abs(self.objective), 1e-9))
+        return relative_gap(self.objective, self.bound)  # the one definition, as Result.gap
 
 
 class Reporter:

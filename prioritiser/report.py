@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .engine import Result
 from .figures import external_staff, objective_text, spend_by_year  # spend_by_year: the dashboard reads it here
 from .formatting import money
+from .result import Result
 
 OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json")
 PLAN_COLUMNS = ["id", "name", "selected", "start", "go_live", "pv_benefit", "pv_revenue", "in_year_revenue",

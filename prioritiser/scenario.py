@@ -18,9 +18,10 @@ import yaml
 from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon, parse_period
 from .schema import ADJUSTMENT, DEFAULT_WEIGHTS, SCENARIO, WEIGHT_KEYS, Key
+from .solvers import SOLVER_NAMES as SOLVERS
 
-SOLVERS = ("highs", "cbc")
 _OBJECTIVE, _SOLVER, _HORIZON = SCENARIO["objective"], SCENARIO["solver"], SCENARIO["horizon"]
+
 
 @dataclass
 class Adjustment:

@@ -34,7 +34,7 @@ class Comparison:
 
 
 def _plan_and_summary(source) -> tuple[str, pd.DataFrame, dict]:
-    from .engine import Result
+    from .result import Result
     from .report import plan_frame, summary_dict
 
     if isinstance(source, Result):

@@ -23,7 +23,8 @@ import sys
 import threading
 from pathlib import Path
 
-PRELOAD = ("prioritiser.engine", "prioritiser.report", "prioritiser.batch", "highspy", "pulp")
+PRELOAD = ("prioritiser.engine", "prioritiser.report", "prioritiser.batch", "prioritiser.solvers.highs",
+           "prioritiser.solvers.cbc")
 
 
 # ------------------------------------------------------------------------------- the server side

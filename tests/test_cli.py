@@ -11,7 +11,7 @@ import pytest
 from known import write_case
 from prioritiser import cli, engine
 from prioritiser.check import check_plan
-from prioritiser.solvers import SolveOutcome, Status
+from prioritiser.result import SolveOutcome, Status
 
 PLAN_COLUMNS = ["id", "name", "selected", "start", "go_live", "pv_benefit", "pv_revenue", "in_year_revenue",
                 "pv_cost", "reason"]

@@ -94,7 +94,7 @@ def test_time_limit_gives_feasible_not_optimal(solver):
 def test_cbc_watchdog_kills_only_its_own_named_children():
     import subprocess
 
-    from prioritiser.solvers import _kill_child_processes
+    from prioritiser.solvers.cbc import _kill_child_processes
 
     mine = subprocess.Popen(["sleep", "30"])
     other = subprocess.Popen(["sh", "-c", "sleep 30; true"])  # a grandchild named sleep is not ours to kill
@@ -110,12 +110,13 @@ def test_cbc_watchdog_kills_only_its_own_named_children():
 def test_neighbourhood_search_improves_a_plan_and_keeps_it_feasible():
     import time
 
-    from prioritiser.improve import neighbourhood_search
+    from prioritiser.solvers import open_session
+    from prioritiser.solvers.lns import neighbourhood_search
 
     p = prioritiser.load(SYNTH / "synth-200" / "scenario.yaml")
     model = build_model(p)
     start = _plan_vector(model, rank_and_place(model))
-    better, improvements = neighbourhood_search(model, start, time.perf_counter() + 6)
+    better, improvements = neighbourhood_search(open_session("highs", model), model, start, time.perf_counter() + 6)
     better = _plan_vector(model, better)
     assert improvements >= 1
     assert float(model.c @ better) > float(model.c @ start) * 1.05  # the greedy plan leaves a lot behind
@@ -142,7 +143,7 @@ def test_cbc_agrees_with_highs_where_a_mip_start_misled_it(tmp_path):
 @pytest.mark.parametrize("claim", ["optimal", "infeasible"])
 def test_false_solver_claims_are_not_passed_on(claim, monkeypatch):
     from prioritiser import engine
-    from prioritiser.solvers import SolveOutcome, Status
+    from prioritiser.result import SolveOutcome, Status
 
     def lying_solver(model, name, time_limit, gap, start=None, threads=None):
         x = np.zeros(model.n_cols) if claim == "optimal" else None  # selects nothing

@@ -19,10 +19,10 @@ from traitlets import Bool, Dict, Float, HasTraits, Instance, List, Unicode, obs
 # the public API from its own modules, as the command line imports it (no module imports the package's
 # __init__): prioritiser.run is engine.run, prioritiser.stress whatif.stress, prioritiser.load load_portfolio
 from prioritiser import engine, whatif
-from prioritiser.engine import Result
 from prioritiser.errors import InputError, Issue
+from prioritiser.result import Result, Status
 from prioritiser.scenario import WEIGHT_KEYS, Adjustment, Scenario, SolverOptions, write_scenario
-from prioritiser.solvers import Status, silence_banner
+from prioritiser.solvers import silence_banner
 from prioritiser.validate import load as load_portfolio
 
 from . import uploads

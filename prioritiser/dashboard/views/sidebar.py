@@ -7,6 +7,7 @@ import functools
 import ipywidgets as W
 
 from prioritiser.scenario import WEIGHT_KEYS
+from prioritiser.solvers import SOLVER_LABELS, SOLVER_NAMES
 
 from ..charts import pretty
 from ..widgets import LABEL_WIDTH, Panel, View, help_text, percent_slider, show_percent, with_class
@@ -181,8 +182,8 @@ class SolverSettings(Section):
                                                         style=LABEL_WIDTH, layout=WIDE), "time-limit")
         self.gap = with_class(W.BoundedFloatText(description="Gap tolerance (%)", min=0, max=10, step=0.1,
                                                  style=LABEL_WIDTH, layout=WIDE), "gap-tolerance")
-        self.solver = W.Dropdown(description="Solver", options=[("HiGHS", "highs"), ("CBC", "cbc")], style=LABEL_WIDTH,
-                                 layout=WIDE)
+        self.solver = W.Dropdown(description="Solver", options=[(SOLVER_LABELS[n], n) for n in SOLVER_NAMES],
+                                 style=LABEL_WIDTH, layout=WIDE)
         self.quick = with_class(W.Checkbox(description="Show a first plan within a second, then prove it",
                                            indent=False, layout=WIDE), "quick-first")
         self.auto = with_class(W.Checkbox(description="Re-optimise on every change", indent=False, layout=WIDE),
@@ -197,7 +198,7 @@ class SolverSettings(Section):
         st = self.state
         self.time_limit.value = st.time_limit
         self.gap.value = round(st.gap * 100, 4)
-        self.solver.value = st.solver if st.solver in ("highs", "cbc") else "highs"
+        self.solver.value = st.solver if st.solver in SOLVER_NAMES else SOLVER_NAMES[0]
         self.quick.value = st.quick_first
         self.auto.value = st.auto_solve
 

@@ -1,0 +1,192 @@
+"""The one seam to solvers: a Model's arrays in, a SolveOutcome out, whichever solver is named.
+
+`solve()` is the same for every solver (`SOLVER_NAMES`):
+
+1. **Time sharing.** Branch-and-bound gets the time limit, or, from LNS_MIN_TIME_LIMIT seconds up,
+   its first half (HiGHS hands over earlier once its plan has stalled while its gap is still
+   wide). A plan it has not proven
+   within the gap tolerance is then improved by neighbourhood search (solvers/lns.py) through
+   the same solver's session until the time limit.
+2. **Checking what the solver hands back.** After branch-and-bound we recompute the plan's
+   objective ourselves (c @ x) and check its rows, and compare them with what the solver
+   reported: its objective, its bound, the start it was given, an infeasibility claim. HiGHS 1.16,
+   given a MIP start, sometimes returns that start while reporting (and bounding) the better
+   optimum: when presolve maps the start into the reduced space it evaluates it there to another,
+   better value, keeps that as its incumbent, and postsolve hands back the original start. On
+   any contradiction we re-solve without the start, then with presolve off, and keep every plan
+   for the engine, which publishes the best one the independent checker passes. What was not
+   believed is said in `message` and listed in `distrusted`. An answer the solver finished
+   (optimal, infeasible) is re-solved even past the branch-and-bound time (each re-solve gets at
+   least RETRY_MIN_SHARE of the limit, so a distrusted solve may take up to 1.4 times it); one that
+   a limit stopped only within the branch-and-bound time left, and the engine's status rule
+   then says how good the best checked plan is.
+
+Adapters (highs.py, cbc.py) only translate; lns.py works through the session interface of
+base.py. Nothing outside this package imports highspy or pulp.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..result import GAP_SLACK, SolveOutcome, Status, relative_gap
+from .base import Session, fits_model
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+# The one list of solvers: scenario files, the CLI and the dashboard offer these. Their adapters
+# (and highspy, pulp) are imported on first use, so that reading this list loads no solver.
+SOLVER_NAMES = ("highs", "cbc")
+SOLVER_LABELS = {"highs": "HiGHS", "cbc": "CBC"}
+
+LNS_SHARE = 0.5  # share of the time limit given to neighbourhood search when B&B has not proven its plan
+LNS_MIN_TIME_LIMIT = 30.0  # below this, branch-and-bound gets all the time (at the dashboard's 10 s,
+#                            half of it cut the sample trust's proof short on a busy machine)
+LNS_MIN_BB_SHARE = 0.2  # branch-and-bound runs at least this share of the time limit ...
+LNS_STALL_SHARE = 0.1  # ... and (HiGHS) hands over early once its plan has not improved for this share,
+STALL_GAP = (10.0, 0.005)  # ... unless its gap is within max(10 x the tolerance, 0.5%): then it is proving
+STALL_HANDOVER = True  # (HiGHS) whether branch-and-bound hands over early once stalled
+RETRY_MIN_SHARE = 0.2  # a re-solve after a contradicted finished answer gets at least this share of the limit
+RETRY_MIN_SECONDS = 0.5  # below this, a re-solve is not worth starting
+
+
+def open_session(name: str, model: Model, threads: int | None = None, verbose: bool = False) -> Session:
+    """The model loaded into the named solver (`verbose`: the solver prints its own log)."""
+    if name not in SOLVER_NAMES:
+        raise ValueError(f"unknown solver {name!r}: choose one of {', '.join(SOLVER_NAMES)}")
+    return importlib.import_module(f".{name}", __name__).Session(model, threads, verbose=verbose)
+
+
+def silence_banner() -> None:
+    """Make HiGHS's first use (which prints a banner to stdout) with stdout pointed at /dev/null;
+    `engine.run` calls it unless asked to be verbose."""
+    from . import highs
+
+    highs.silence_banner()
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= GAP_SLACK * max(1.0, abs(a), abs(b))
+
+
+def audit(model: Model, out: SolveOutcome, start: np.ndarray | None, given: bool, known: tuple = ()) -> list[str]:
+    """What our own numbers contradict in a solver's answer, in words ([] when nothing).
+
+    `start` is a plan we know (rank-and-place), `given` says whether the solver was given it, and
+    `known` holds other plans found before (earlier attempts)."""
+    values = [float(model.c @ x) for x in (start, *known) if x is not None and fits_model(model, x)]
+    best_known = max(values, default=None)
+    if out.x is None:
+        if out.status is Status.INFEASIBLE and best_known is not None:
+            return [f"reported no feasible plan, yet a plan worth {best_known:,.2f} is known"]
+        return []
+    own = float(model.c @ out.x)
+    problems = []
+    fits = fits_model(model, out.x)
+    if not fits:
+        problems.append("returned a plan that breaks the model's own limits")
+    if out.objective is not None and not _close(own, out.objective):
+        problems.append(f"reported an objective of {out.objective:,.2f} for a plan worth {own:,.2f}")
+    start_value = float(model.c @ start) if given and start is not None and fits_model(model, start) else None
+    if start_value is not None and own < start_value and not _close(own, start_value):
+        problems.append(f"returned a plan worth {own:,.2f}, worse than the start it was given ({start_value:,.2f})")
+    best = max([v for v in (own if fits else None, best_known) if v is not None], default=None)
+    if out.bound is not None and best is not None and out.bound < best and not _close(out.bound, best):
+        problems.append(f"reported a bound of {out.bound:,.2f}, below a plan known to be worth {best:,.2f}")
+    return problems
+
+
+def _combine(model: Model, attempts: list[SolveOutcome], clean: SolveOutcome | None,
+             notes: list[str]) -> SolveOutcome:
+    """One outcome from several attempts: the best plan that keeps the model's rows (the others
+    kept as fall-backs) and the tightest bound no known plan contradicts."""
+    plans = [a.x for a in attempts if a.x is not None and fits_model(model, a.x)]
+    plans.sort(key=lambda x: -float(model.c @ x))
+    best = float(model.c @ plans[0]) if plans else None
+    bounds = [a.bound for a in attempts if a.bound is not None and (best is None or a.bound >= best or _close(a.bound, best))]
+    first = attempts[0]
+    out = SolveOutcome(clean.status if clean is not None else Status.FEASIBLE if plans else Status.ERROR,
+                       plans[0] if plans else None, min(bounds) if bounds else None, first.seconds,
+                       first.solver, first.version, first_plan_seconds=first.first_plan_seconds)
+    out.objective = best
+    out.plans = plans[1:]
+    out.distrusted = notes
+    unanswered = clean is None and notes[-1] != "no time left to re-solve"
+    distrust = "not trusted: " + "; ".join(notes) + ("; no re-solve answered without contradiction" if unanswered else "")
+    out.message = "; ".join(filter(None, [first.message, distrust]))
+    return out
+
+
+def _believe(model: Model, session: Session, out: SolveOutcome, start, gap: float, threads,
+             bb_deadline: float, time_limit: float) -> SolveOutcome:
+    """`out` if our numbers agree with it; else re-solve without the start, then with presolve off."""
+    problems = audit(model, out, start, session.uses_start)
+    if not problems:
+        return out
+    label = SOLVER_LABELS[session.name]
+    attempts, notes, clean = [out], [f"{label} {p}" for p in problems], None
+    retries = [("without the start", True)] if session.uses_start and start is not None else []
+    # an answer the solver finished (optimal, infeasible) is re-checked at any cost; one a limit
+    # stopped only with the branch-and-bound time left: the rest belongs to neighbourhood search
+    finished = out.status in (Status.OPTIMAL, Status.INFEASIBLE)
+    for how, presolve in retries + [("with presolve off", False)]:
+        limit = max(bb_deadline - time.perf_counter(), RETRY_MIN_SHARE * time_limit if finished else 0.0)
+        if limit < RETRY_MIN_SECONDS:
+            notes.append("no time left to re-solve")
+            break
+        again = open_session(session.name, model, threads, session.verbose).solve(limit, gap, presolve=presolve)
+        if again.x is None and again.status is not Status.INFEASIBLE:
+            notes.append(f"re-solved {how}: no plan within {limit:.1f} s")  # inconclusive, not a clean answer
+            continue
+        problems = audit(model, again, start, given=False, known=tuple(a.x for a in attempts))
+        attempts.append(again)
+        if not problems:
+            clean = again
+            notes.append(f"re-solved {how}, which held up")
+            break
+        notes += [f"re-solved {how}: {label} {p}" for p in problems]
+    return _combine(model, attempts, clean, notes)
+
+
+def _search(session: Session, model: Model, out: SolveOutcome, gap: float, deadline: float,
+            progress=None) -> SolveOutcome:
+    """Neighbourhood search from the outcome's plan until `deadline`, or until its bound proves it."""
+    from . import lns
+
+    def enough(value: float) -> bool:
+        return out.bound is not None and relative_gap(value, out.bound) <= gap + GAP_SLACK
+    better = (lambda x: progress(x=x, bound=out.bound)) if progress is not None else None
+    x, improvements = lns.neighbourhood_search(session, model, out.x, deadline, enough=enough, on_improved=better)
+    if improvements:
+        out.plans.insert(0, out.x)
+        out.x, out.objective, out.lns_improvements = x, float(model.c @ x), improvements
+        out.message = "; ".join(filter(None, [out.message, f"neighbourhood search improved the plan "
+                                                           f"{improvements} time(s)"]))
+    return out
+
+
+def solve(model: Model, name: str, time_limit: float, gap: float, start: np.ndarray | None = None,
+          threads: int | None = None, progress=None, verbose: bool = False) -> SolveOutcome:
+    """Solve with the named solver under the time-sharing policy, checking what it hands back.
+
+    `progress(x=..., bound=...)` is called with each new plan and moved bound (HiGHS's
+    branch-and-bound, and neighbourhood search's plans for either solver); `verbose` lets the
+    solver print its own log."""
+    t0 = time.perf_counter()
+    session = open_session(name.lower(), model, threads, verbose)
+    search = time_limit >= LNS_MIN_TIME_LIMIT
+    bb_limit = time_limit * (1 - LNS_SHARE) if search else time_limit
+    stall = (LNS_MIN_BB_SHARE * time_limit, LNS_STALL_SHARE * time_limit,
+             max(STALL_GAP[0] * gap, STALL_GAP[1])) if search and STALL_HANDOVER else None
+    out = session.solve(bb_limit, gap, start=start, stall=stall, progress=progress)
+    out = _believe(model, session, out, start, gap, threads, t0 + bb_limit, time_limit)
+    proven = out.x is not None and out.bound is not None and \
+        relative_gap(float(model.c @ out.x), out.bound) <= gap + GAP_SLACK
+    if search and out.x is not None and not proven and time.perf_counter() < t0 + time_limit - 0.5:
+        out = _search(session, model, out, gap, t0 + time_limit, progress)
+    out.seconds, out.tolerance = time.perf_counter() - t0, float(gap)
+    return out
