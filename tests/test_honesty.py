@@ -167,12 +167,12 @@ def test_dashboard_quick_then_proof_goes_through_the_status_rule(monkeypatch):
 class Scripted:
     """A session whose answers are scripted; it records how it was asked."""
 
-    name, version, uses_start = "highs", "scripted", True
+    name, version, uses_start, verbose = "highs", "scripted", True, False
 
     def __init__(self, answers, calls):
         self.answers, self.calls = answers, calls
 
-    def solve(self, time_limit, gap, start=None, lower=None, upper=None, presolve=True, stall=None):
+    def solve(self, time_limit, gap, start=None, lower=None, upper=None, presolve=True, stall=None, progress=None):
         self.calls.append(("start" if start is not None else "cold", "presolve" if presolve else "no presolve"))
         return self.answers.pop(0)
 
@@ -182,7 +182,7 @@ class Scripted:
 
 def scripted(monkeypatch, answers):
     calls = []
-    monkeypatch.setattr(solvers, "open_session", lambda name, model, threads=None: Scripted(answers, calls))
+    monkeypatch.setattr(solvers, "open_session", lambda name, model, threads=None, verbose=False: Scripted(answers, calls))
     return calls
 
 
