@@ -27,6 +27,25 @@ Rules, as read from the spec:
   external purchases are allowed);
 * external purchases are charged to ``revenue`` at ``external_cost`` per unit in the
   period of purchase, and count in the objective as PV external.
+
+The planning cycle (format v1.1), read from the tables and the scenario's settings:
+
+* an ``in_progress`` initiative starts in period 0 if selected; unselected it is *stopped*: that
+  needs ``allow_stopping`` (and it is neither mandatory nor forced in), and its ``stop_cost`` is
+  revenue spent in period 0 (a ``stop_cost`` component, PV at df(0) = 1);
+* a ``training`` row of initiative i (duration d, K = periods_before_go_live) trains in the
+  periods s+d-K .. s+d-1, each taking 1/K of: trainer hours (hours_each x headcount /
+  trainees_per_trainer) and substantive staff hours (hours_each x headcount x (1 -
+  bank_locum_share)), both as FTE of ``hours_per_fte`` / periods per year hours, and the bank and
+  locum pay (hours_each x headcount x bank_locum_share x bank_rate) from revenue. A proposed or
+  approved initiative must have all its training periods inside the horizon; for an in_progress
+  one, those before it are done;
+* with an approved plan (``Portfolio.approved``: the approved start of each approved initiative,
+  below 0 = started before the horizon, allowed only for in_progress ones, whose approved start
+  is then period 0): ``changes.keep: start`` keeps each approved initiative at its approved start,
+  ``selection`` keeps it selected; ``max_moved`` bounds moved + dropped approved initiatives;
+  ``move_penalty`` and ``drop_penalty`` are pounds off the objective per moved (selected elsewhere)
+  and dropped (not selected) approved initiative: a ``change_penalty`` component.
 """
 
 from __future__ import annotations
@@ -39,8 +58,11 @@ import pandas as pd
 
 COMPONENTS = ("pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost", "pv_external")
 PER_INITIATIVE_COLUMNS = ("pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost")
+TRAINING_COLUMNS = ("trainer_fte_periods", "clinical_fte_periods", "training_cost")  # CheckReport.training
 DEFAULT_WEIGHTS = {"benefit": 1.0, "revenue": 1.0, "in_year_revenue": 0.0, "alignment": 0.0, "cost": 1.0}
 DEPENDENCY_TYPES = ("finish_to_start", "start_to_start", "requires", "excludes")
+HOURS_PER_FTE = 1650.0  # format v1.1: hours_per_fte's default
+TRAINEES_PER_TRAINER = 10.0
 
 
 @dataclass
@@ -52,6 +74,8 @@ class CheckReport:
     per_initiative: pd.DataFrame
     usage: pd.DataFrame
     external: dict = field(default_factory=dict)
+    # per selected initiative, the training inside the horizon: TRAINING_COLUMNS (FTE-periods, £)
+    training: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __str__(self) -> str:  # pragma: no cover - convenience only
         head = f"ok={self.ok} objective={self.objective:,.2f}"
@@ -119,6 +143,7 @@ class _Evaluation:
     per_initiative: dict[int, tuple[float, float, float, float, float]]
     used: np.ndarray  # (R, T) use per resource and period, incl. external charges on revenue
     external: np.ndarray  # (R, T)
+    training: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -148,12 +173,15 @@ class PlanChecker:
         self._prepare_horizon(portfolio.horizon)
         self._prepare_settings(portfolio.settings)
         self._prepare_initiatives(portfolio.initiatives)
-        self._prepare_resources(portfolio.resources)
+        training = getattr(portfolio, "training", None)
+        self._prepare_resources(portfolio.resources, training is not None and len(training) > 0)
         self._prepare_demands(portfolio.demands)
+        self._prepare_training(training)
+        self._prepare_approved(getattr(portfolio, "approved", None))
         self._prepare_capacity(portfolio.capacity)
         self._prepare_funding(portfolio.funding)
         self._prepare_dependencies(portfolio.dependencies)
-        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]] = {}
+        self._cache: dict[tuple[int, int], tuple] = {}
 
     # ------------------------------------------------------------------------------------ preparation
     def _prepare_horizon(self, h: Any) -> None:
@@ -175,6 +203,13 @@ class PlanChecker:
         self.external_allowed = bool(st.external)
         self.force_in = [str(x) for x in (st.force_in or [])]
         self.force_out = [str(x) for x in (st.force_out or [])]
+        self.allow_stopping = bool(getattr(st, "allow_stopping", False))
+        changes = getattr(st, "changes", None)
+        self.keep = str(getattr(changes, "keep", None) or "none")
+        most = getattr(changes, "max_moved", None)
+        self.max_moved = None if _is_missing(most) else int(most)
+        self.move_penalty = _num(getattr(changes, "move_penalty", 0.0))
+        self.drop_penalty = _num(getattr(changes, "drop_penalty", 0.0))
 
     def _prepare_initiatives(self, ini: pd.DataFrame) -> None:
         self.ids = [str(x) for x in ini.index]
@@ -189,22 +224,30 @@ class PlanChecker:
         self.benefit = _column(ini, "benefit")
         self.revenue = _column(ini, "revenue")
         self.ramp = _column(ini, "ramp").astype(int)
+        self.in_progress = [str(v) == "in_progress" for v in _values(ini, "status", "proposed")]
+        self.stop_cost = _column(ini, "stop_cost")
         align = np.zeros(len(self.ids))
         for obj, wt in self.alignment_weights.items():
             align += wt * _column(ini, "score_" + obj)
         self.alignment = align
 
-    def _prepare_resources(self, res: pd.DataFrame) -> None:
+    def _prepare_resources(self, res: pd.DataFrame, training: bool) -> None:
         names = [str(x) for x in res.index]
         kinds = [str(x) for x in _values(res, "kind", "staff")]
         ext_cost = [_num(v) for v in _values(res, "external_cost", 0.0)]
         ext_max = [_num(v) for v in _values(res, "external_max", 0.0)]
-        for must in ("capital", "revenue"):  # the spec says they always exist, as money
+        hours = [_num(v, HOURS_PER_FTE) for v in _values(res, "hours_per_fte", HOURS_PER_FTE)]
+        # capital and revenue always exist, as money; trainer and clinical_time, as staff, when training needs them
+        implicit = [("capital", "money"), ("revenue", "money")] + \
+            ([("trainer", "staff"), ("clinical_time", "staff")] if training else [])
+        for must, kind in implicit:
             if must not in names:
                 names.append(must)
-                kinds.append("money")
+                kinds.append(kind)
                 ext_cost.append(0.0)
                 ext_max.append(0.0)
+                hours.append(HOURS_PER_FTE)
+        self.hours_per_fte = np.array(hours, dtype=float)
         self.resources = names
         self.rpos = {r: k for k, r in enumerate(names)}
         self.R = len(names)
@@ -220,8 +263,11 @@ class PlanChecker:
         self.demands: dict[int, list[tuple[int, str, int, float, bool]]] = {}
         if dem is None or not len(dem):
             return
-        for iid, r, kind, k, amt in zip(dem["initiative"].tolist(), dem["resource"].tolist(),
-                                        dem["offset_kind"].tolist(), _values(dem, "k", 0), dem["amount"].tolist()):
+        for iid, r, kind, k, amt, derived in zip(dem["initiative"].tolist(), dem["resource"].tolist(),
+                                                 dem["offset_kind"].tolist(), _values(dem, "k", 0),
+                                                 dem["amount"].tolist(), _values(dem, "training_row", None)):
+            if not _is_missing(derived):
+                continue  # validation's reading of the training table: computed here from the table itself
             iid, r, kind = str(iid), str(r), str(kind)
             if iid not in self.pos:
                 self.static_violations.append(f"demand of unknown initiative {iid}")
@@ -238,6 +284,50 @@ class PlanChecker:
             kk = int(_num(k)) if kind == "k" else 0
             ri = self.rpos[r]
             self.demands.setdefault(self.pos[iid], []).append((ri, kind, kk, amt, bool(self.is_money[ri])))
+
+    def _prepare_training(self, tr: Optional[pd.DataFrame]) -> None:
+        """Each training row as demands of its own (resource, start offset, amount per period, what),
+        what = 0 trainer, 1 clinical time, 2 bank and locum pay; and each initiative's K (most periods)."""
+        self.training_demands: dict[int, list[tuple[int, int, float, int]]] = {}
+        self.training_periods = np.zeros(len(self.ids), dtype=int)
+        if tr is None or not len(tr):
+            return
+        for row in tr.to_dict("records"):
+            iid = str(row["initiative"])
+            if iid not in self.pos:
+                self.static_violations.append(f"training of unknown initiative {iid}")
+                continue
+            i = self.pos[iid]
+            K = max(1, int(_num(row.get("periods_before_go_live"), 1)))
+            self.training_periods[i] = max(self.training_periods[i], K)
+            hours = _num(row.get("hours_each")) * _num(row.get("headcount"))
+            share = _num(row.get("bank_locum_share"))
+            per_class = max(1.0, _num(row.get("trainees_per_trainer"), TRAINEES_PER_TRAINER))
+            wanted = ((self.rpos["trainer"], hours / per_class, 0),
+                      (self.rpos["clinical_time"], hours * (1 - share), 1),
+                      (self.REV, hours * share * _num(row.get("bank_rate")), 2))
+            d = int(self.duration[i])
+            for ri, total, what in wanted:
+                # one FTE in a period is hours_per_fte / periods per year hours
+                per_period = total / K if what == 2 else total / K / (self.hours_per_fte[ri] / self.P)
+                if per_period != 0:
+                    self.training_demands.setdefault(i, []).extend((ri, d - K + j, per_period, what) for j in range(K))
+
+    def _prepare_approved(self, approved: Optional[pd.DataFrame]) -> None:
+        """The approved start of each approved initiative; an in_progress one started before the horizon
+        (or at its start) is at period 0, where it must be."""
+        self.approved: dict[int, int] = {}
+        if approved is None or not len(approved):
+            return
+        for iid, start in zip(approved.index.tolist(), approved["start"].tolist()):
+            if str(iid) not in self.pos:
+                self.static_violations.append(f"approved plan: unknown initiative {iid}")
+                continue
+            i = self.pos[str(iid)]
+            s = int(_num(start))
+            if s < 0 and not self.in_progress[i]:
+                self.static_violations.append(f"approved plan: {iid} starts before the horizon but is not in progress")
+            self.approved[i] = 0 if self.in_progress[i] else s
 
     def _prepare_capacity(self, cap: pd.DataFrame) -> None:
         """The capacity rows of known resources, their periods inside the horizon as flat members."""
@@ -332,10 +422,22 @@ class PlanChecker:
         return f"#{p} ({'past' if p >= self.T else 'before'} the horizon)"
 
     def allowed_starts(self, i: int) -> list[int]:
-        """Start indices allowed by the initiative's own window and deadline."""
+        """Start indices allowed by the initiative's own window and deadline, its being in progress
+        (period 0 only) and its training (every training period inside the horizon)."""
         d = int(self.duration[i])
         lf = self.latest_finish[i]
-        return [s for s in range(max(0, int(self.earliest[i])), self.T) if lf is None or s + d - 1 <= lf]
+        starts = [s for s in range(max(0, int(self.earliest[i])), self.T) if lf is None or s + d - 1 <= lf]
+        if self.in_progress[i]:
+            return [s for s in starts if s == 0]
+        k = int(self.training_periods[i])
+        return [s for s in starts if s + d - k >= 0 and s + d - 1 <= self.T - 1] if k else starts
+
+    def required(self, i: int) -> bool:
+        """Whether every plan must select initiative i: mandatory, forced in, in progress and not
+        allowed to stop, or approved and kept by changes.keep."""
+        iid = self.ids[i]
+        return bool(self.mandatory[i] or iid in self.force_in or (self.in_progress[i] and not self.allow_stopping)
+                    or (i in self.approved and self.keep in ("start", "selection")))
 
     def contribution(self, i: int, s: int):
         """Use (flat indices r*T+p, amounts) and (pv_benefit, pv_revenue, in_year, pv_cost)
@@ -373,6 +475,12 @@ class PlanChecker:
                 p = s + k
                 if 0 <= p < T:
                     add(ri, np.array([p]), amt, is_money)
+        trained = [0.0, 0.0, 0.0]  # trainer FTE-periods, clinical FTE-periods, £ inside the horizon
+        for ri, k, amt, what in self.training_demands.get(i, ()):
+            p = s + k
+            if 0 <= p < T:  # training before the horizon is done (work in progress)
+                add(ri, np.array([p]), amt, what == 2)
+                trained[what] += amt
 
         if run.size:
             f = np.minimum(1.0, (run - g + 1) / (self.ramp[i] + 1.0))
@@ -387,6 +495,7 @@ class PlanChecker:
             np.concatenate(idx) if idx else np.zeros(0, dtype=int),
             np.concatenate(val) if val else np.zeros(0),
             (float(pvb), float(pvr), float(iy), pvc),
+            tuple(trained),
         )
         self._cache[key] = out
         return out
@@ -403,7 +512,11 @@ class PlanChecker:
         v += problems
         v += self._selection(selected)
         v += self._dependencies(selected, start)
-        used, per_init = self._use(start)
+        moved, dropped, problems = self._approved_plan(selected, start)
+        v += problems
+        used, per_init, training = self._use(start)
+        stop = self._stopped(selected)
+        used[self.REV * T] += stop  # stop costs: revenue spent in the first period
         fund_on_row = self._landed_funding(start)
         base_limit = self.row_amount_a + fund_on_row
         if external is None:
@@ -418,7 +531,12 @@ class PlanChecker:
         used[self.REV * T : (self.REV + 1) * T] += ext_spend
         v += self._capacity(used, ext, base_limit, fund_on_row)
         objective, comp = self._score(per_init, selected, start, ext_spend)
-        return _Evaluation(v, objective, comp, per_init, used.reshape(R, T), E)
+        objective -= self.weights["cost"] * stop + self.move_penalty * moved + self.drop_penalty * dropped
+        if any(self.in_progress):
+            comp["stop_cost"] = stop * float(self.discount[0])
+        if self.approved:
+            comp["change_penalty"] = self.move_penalty * moved + self.drop_penalty * dropped
+        return _Evaluation(v, objective, comp, per_init, used.reshape(R, T), E, training)
 
     # ------------------------------------------------------------------------------------ phases
     def _starts(self, starts: Mapping[str, Any]) -> tuple[set[int], dict[int, int], list[str]]:
@@ -452,7 +570,22 @@ class PlanChecker:
             lf = self.latest_finish[i]
             if lf is not None and s + d - 1 > lf:
                 v.append(f"{iid}: builds until {self.label(s + d - 1)}, after its latest finish {self.label(lf)}")
+            v += self._start_rules(i, s)
         return selected, start, v
+
+    def _start_rules(self, i: int, s: int) -> list[str]:
+        """The planning cycle's rules on one start: work in progress starts at once; training fits the horizon."""
+        iid, d, k = self.ids[i], int(self.duration[i]), int(self.training_periods[i])
+        if self.in_progress[i]:
+            return [] if s == 0 else [f"{iid}: in progress, so it continues from {self.labels[0]}, not {self.label(s)}"]
+        v = []
+        if k and s + d - k < 0:
+            v.append(f"{iid}: starts {self.label(s)}, so its training ({k} period(s) before go-live) would begin "
+                     "before the horizon")
+        if k and s + d - 1 > self.T - 1:
+            v.append(f"{iid}: builds until {self.label(s + d - 1)}, so its staff would not all be trained inside "
+                     "the horizon")
+        return v
 
     def _selection(self, selected: set[int]) -> list[str]:
         """Mandatory, forced-in and forced-out initiatives."""
@@ -466,7 +599,35 @@ class PlanChecker:
         for iid in self.force_out:
             if iid in self.pos and self.pos[iid] in selected:
                 v.append(f"{iid}: forced out but selected")
+        for i in range(len(self.ids)):
+            if i in selected:
+                continue
+            if self.in_progress[i] and not self.allow_stopping:
+                v.append(f"{self.ids[i]}: in progress but not selected (stopping it needs allow_stopping)")
+            elif i in self.approved and self.keep in ("start", "selection"):
+                v.append(f"{self.ids[i]}: approved but not selected (changes.keep: {self.keep})")
         return v
+
+    def _approved_plan(self, selected: set[int], start: dict[int, int]) -> tuple[int, int, list[str]]:
+        """Approved initiatives moved (selected at another start) and dropped (not selected), and what
+        breaks changes.keep: start and max_moved."""
+        v, moved, dropped = [], 0, 0
+        for i, a in self.approved.items():
+            if i not in selected:
+                dropped += 1
+            elif start.get(i, a) != a:
+                moved += 1
+                if self.keep == "start":
+                    v.append(f"{self.ids[i]}: approved to start {self.label(a)} but starts {self.label(start[i])} "
+                             "(changes.keep: start)")
+        if self.max_moved is not None and moved + dropped > self.max_moved:
+            v.append(f"{moved} approved initiative(s) moved and {dropped} dropped: more than max_moved "
+                     f"{self.max_moved}")
+        return moved, dropped, v
+
+    def _stopped(self, selected: set[int]) -> float:
+        """Stop costs of the in_progress initiatives the plan does not continue (revenue, period 0)."""
+        return float(sum(self.stop_cost[i] for i in range(len(self.ids)) if self.in_progress[i] and i not in selected))
 
     def _dependencies(self, selected: set[int], start: dict[int, int]) -> list[str]:
         v = []
@@ -493,20 +654,22 @@ class PlanChecker:
                 v.append(f"{B} starts {self.label(start[b])}, before {what} + lag {lag} = {self.label(need)} ({typ})")
         return v
 
-    def _use(self, start: dict[int, int]) -> tuple[np.ndarray, dict[int, tuple[float, float, float, float, float]]]:
-        """Use of every resource and period by the initiatives (flat r*T+p, no external yet), and each
-        initiative's objective pieces."""
+    def _use(self, start: dict[int, int]) -> tuple[np.ndarray, dict, dict]:
+        """Use of every resource and period by the initiatives (flat r*T+p, no external yet), each
+        initiative's objective pieces and its training inside the horizon."""
         per_init: dict[int, tuple[float, float, float, float, float]] = {}
+        training: dict[int, tuple[float, float, float]] = {}
         idx_parts, val_parts = [], []
         for i, s in start.items():
-            ix, vals, (pvb, pvr, iy, pvc) = self.contribution(i, s)
+            ix, vals, (pvb, pvr, iy, pvc), trained = self.contribution(i, s)
             idx_parts.append(ix)
             val_parts.append(vals)
             per_init[i] = (pvb, pvr, iy, float(self.alignment[i]), pvc)
+            training[i] = trained
         if not idx_parts:
-            return np.zeros(self.R * self.T), per_init
+            return np.zeros(self.R * self.T), per_init, training
         used = np.bincount(np.concatenate(idx_parts), weights=np.concatenate(val_parts), minlength=self.R * self.T)
-        return used.astype(float), per_init
+        return used.astype(float), per_init, training
 
     def _landed_funding(self, start: dict[int, int]) -> np.ndarray:
         """Funding on each kept capacity row: ungated, or its milestone live by milestone_period."""
@@ -665,6 +828,8 @@ class PlanChecker:
             (self.resources[ri], int(p)): float(ev.external[ri, p])
             for ri, p in zip(*np.nonzero(ev.external))
         }
+        training = pd.DataFrame([(self.ids[i], *vals) for i, vals in sorted(ev.training.items())],
+                                columns=["initiative", *TRAINING_COLUMNS]).set_index("initiative")
         return CheckReport(
             ok=ev.ok,
             violations=ev.violations,
@@ -673,6 +838,7 @@ class PlanChecker:
             per_initiative=per_initiative,
             usage=usage,
             external=ext,
+            training=training,
         )
 
 

@@ -2,7 +2,8 @@
 
 `finish` holds the one status rule. Every plan anyone found (the solver's, the plans it fell back
 from, rank-and-place) is a candidate; the published plan is the best of them by its own objective
-(c @ v) that the independent checker passes. Then:
+(`Model.objective`: c @ v plus the constant of the planning cycle) that the independent checker
+passes, among equals the one nearest the approved plan. Then:
 
 - `optimal` only when that plan's own objective is within the gap tolerance of a valid bound:
   relative_gap(objective, bound) <= tolerance (+ 1e-6 for rounding). A bound below the value of
@@ -23,6 +24,7 @@ from .check import CheckReport, check_plan
 from .explain import plan_table, usage_table
 from .heuristic import rank_and_place
 from .model import Model, build_model
+from .replan import departures, diagnose, planning_components
 from .result import GAP_SLACK, Result, SolveOutcome, Status, relative_gap
 from .progress import Reporter
 from .scenario import Scenario, load_scenario
@@ -48,7 +50,7 @@ def minimal_external(model: Model, xs: np.ndarray) -> np.ndarray:
 
 
 def _objective(model: Model, v: np.ndarray) -> float:
-    return float(model.c @ v)
+    return model.objective(v)
 
 
 def _plan_vector(model: Model, x: np.ndarray) -> np.ndarray:
@@ -98,7 +100,10 @@ def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limi
     timings["solve"] = outcome.seconds
     if outcome.first_plan_seconds is not None:
         timings["first_plan"] = timings["load"] + timings["build"] + timings["heuristic"] + outcome.first_plan_seconds
-    return finish(model, outcome, greedy_v, timings, time.perf_counter() - t0)
+    result = finish(model, outcome, greedy_v, timings, time.perf_counter() - t0)
+    if result.status is Status.INFEASIBLE and len(portfolio.approved):
+        result.diagnosis = diagnose(model)  # why the approved plan cannot be kept
+    return result
 
 
 def _candidates(model: Model, outcome: SolveOutcome, greedy_v: np.ndarray | None) -> list[tuple[np.ndarray, str]]:
@@ -111,7 +116,9 @@ def _candidates(model: Model, outcome: SolveOutcome, greedy_v: np.ndarray | None
     for v, source in found:
         if not any(np.array_equal(v, u) for u, _ in unique):
             unique.append((v, source))
-    order = sorted(range(len(unique)), key=lambda k: (-round(_objective(model, unique[k][0]), 6), k))
+    # among equals the one nearest the approved plan (no gratuitous moves), then the solver's
+    near = [departures(model, v) if len(model.portfolio.approved) else 0 for v, _ in unique]
+    order = sorted(range(len(unique)), key=lambda k: (-round(_objective(model, unique[k][0]), 6), near[k], k))
     return [unique[k] for k in order]
 
 
@@ -159,12 +166,15 @@ def judge(outcome: SolveOutcome, objective: float, source: str, solver_objective
         notes.append(f"the solver's bound ({bound:,.2f}) is below the value of a plan we hold "
                      f"({objective:,.2f}); its bound was not trusted")
         bound = None
+    # another plan may be published because it is as good and nearer the approved plan: no claim was false
+    better = solver_objective is not None and source != "solver" and \
+        objective - solver_objective > GAP_SLACK * max(1.0, abs(objective))
     if outcome.status is Status.INFEASIBLE:
         notes.append("the solver reported no feasible plan, yet rank-and-place found one; its claim was not trusted")
-    elif outcome.status is Status.OPTIMAL and solver_objective is not None and source != "solver":
+    elif outcome.status is Status.OPTIMAL and better:
         worse_than = "rank-and-place" if source == "rank-and-place" else "another plan it found"
         notes.append(f"the solver claimed optimality for a plan worse than {worse_than}; its claim was not trusted")
-    if source == "rank-and-place" and solver_objective is not None:
+    if source == "rank-and-place" and better:
         notes.append("kept the rank-and-place plan (better than the solver's)")
     gap = relative_gap(objective, bound) if bound is not None else None
     status = Status.OPTIMAL if gap is not None and gap <= tolerance + GAP_SLACK else Status.FEASIBLE
@@ -207,7 +217,9 @@ def _result(model, v, status, objective, bound, gap, message, check, outcome, ti
             components[k] = float(plan.loc[sel, k].sum())
         components["pv_external"] = float(model.ext_usage.sum(axis=1).A1 @ (v[model.n_x:] * p.discount()[model.ext_period])) \
             if model.n_cols > model.n_x else 0.0
-        components["npv"] = components["pv_benefit"] + components["pv_revenue"] - components["pv_cost"] - components["pv_external"]
+        components.update(planning_components(p, starts))
+        components["npv"] = components["pv_benefit"] + components["pv_revenue"] - components["pv_cost"] - \
+            components["pv_external"] - components.get("stop_cost", 0.0)
     return Result(scenario=p.name, status=status, objective=objective, bound=bound, gap=gap, components=components,
                   plan=plan, usage=usage, starts=starts, external_purchases=external, portfolio=p, check=check,
                   solver=outcome.solver, solver_version=outcome.version, seconds=seconds, message=message,

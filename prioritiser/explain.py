@@ -13,9 +13,10 @@ from .formatting import money
 from .model import Model
 
 VALUE_COLUMNS = ("pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost")
+TRAINING_COLUMNS = ("trainer_fte_periods", "clinical_fte_periods", "training_cost")
 # input columns the plan table does not pass through (it has its own columns for what matters)
 _MODEL_INPUTS = {"duration", "earliest_start", "latest_finish", "capital_cost", "revenue_cost", "running_cost",
-                 "benefit", "revenue", "ramp"}
+                 "benefit", "revenue", "ramp", "stop_cost"}
 
 
 # ------------------------------------------------------------------------------------ plan table
@@ -52,12 +53,38 @@ def plan_table(model: Model, v: np.ndarray | None, status) -> pd.DataFrame:
         "in_year_revenue": values["in_year_revenue"], "pv_cost": values["pv_cost"],
         "alignment": values["alignment"], "value": values["value"],
         "reason": reasons(model, v) if v is not None else [f"no plan ({status})"] * len(ini),
+        "status": plan_status(p),
+        **training_load(p, start_idx),
     }, index=ini.index)
     known = set(plan.columns) | _MODEL_INPUTS
     for col in ini.columns:  # passthrough columns the user added
         if col not in known and not col.startswith("score_"):
             plan[col] = ini[col]
     return plan
+
+
+def plan_status(p) -> np.ndarray:
+    """plan.csv's `status`: the initiatives' own, with `approved` for what the approved plan approves."""
+    status = p.initiatives["status"].to_numpy(object).copy()
+    status[(status == "proposed") & p.is_approved] = "approved"
+    return status
+
+
+def training_load(p, start_idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Per initiative, the training its start puts inside the horizon: trainer and clinical FTE-periods
+    and the bank and locum pay (£), from the demand rows validation made of the training table."""
+    N, T = len(p.ids), p.horizon.T
+    out = {name: np.zeros(N) for name in TRAINING_COLUMNS}
+    dem = p.demands[p.demands["training_row"].notna()] if "training_row" in p.demands else p.demands.iloc[:0]
+    if not len(dem):
+        return out
+    who = p.ids.get_indexer(dem["initiative"])
+    period = start_idx[who] + dem["k"].to_numpy(np.int64)
+    inside = (start_idx[who] >= 0) & (period >= 0) & (period < T)
+    for name, resource in zip(TRAINING_COLUMNS, ("trainer", "clinical_time", "revenue")):
+        hit = inside & (dem["resource"] == resource).to_numpy()
+        np.add.at(out[name], who[hit], dem["amount"].to_numpy(float)[hit])
+    return out
 
 
 # ------------------------------------------------------------------------------------ reasons
@@ -108,11 +135,13 @@ class _Reasons:
         name = self.p.ids[i]
         if self.selected[i]:
             return ""
+        if self.p.in_progress[i]:
+            return self.stopped(name)
         if name in self.forced_out:
             return "forced out by the scenario"
         cols = self.model.cols_of[i]
         if len(cols) == 0:
-            return "no start in the horizon meets its earliest start and latest finish"
+            return self.no_window(i)
         rivals = [r for r in self.rivals[i] if self.is_selected(r)]
         if rivals:
             return f"alternative to {', '.join(rivals)}, which is selected"
@@ -124,6 +153,28 @@ class _Reasons:
         if c[best] <= 0:
             return f"costs more than it returns within the horizon (best value {money(c[best])})"
         return self.blocked(cols)
+
+    def stopped(self, name: str) -> str:
+        """What stopping work in progress gives and gives up (present values, as in the objective)."""
+        kept = self.model.kept_values.loc[name]
+        why = " (forced out by the scenario)" if name in self.forced_out else ""
+        saves, pays, loses = kept["pv_cost"], kept["stop_cost"], kept["pv_benefit"] + kept["pv_revenue"]
+        text = (f"stopped{why}: saves {money(saves)} of remaining cost, pays {money(pays)} exit cost, loses "
+                f"{money(loses)} benefit")
+        if saves < pays + loses and not why:  # a loss on its own: what it frees pays for more elsewhere
+            text += "; the money and staff it frees are worth more to the rest of the plan"
+        return text
+
+    def no_window(self, i: int) -> str:
+        """Why no start is left: its own window, or its staff's training not fitting in the horizon."""
+        p = self.p
+        k, ini = int(p.training_periods[i]), p.initiatives.iloc[i]
+        if k and not p.in_progress[i]:
+            last = p.horizon.T - 1 if pd.isna(ini["latest_finish"]) else int(ini["latest_finish"]) - ini["duration"] + 1
+            if ini["earliest_start"] <= min(last, p.horizon.T - 1):
+                return (f"its staff cannot all be trained inside the horizon: training takes {k} period(s) before "
+                        "go-live, and no start leaves room for it")
+        return "no start in the horizon meets its earliest start and latest finish"
 
     def over(self, col: int) -> np.ndarray:
         """The rows that starting column `col` on top of the plan would break."""
@@ -210,7 +261,7 @@ def usage_table(model: Model, v: np.ndarray | None) -> pd.DataFrame:
     R = len(res)
     if v is None:
         v = np.zeros(model.n_cols)
-    used = (model.usage.T @ v[:model.n_x] + model.ext_usage.T @ v[model.n_x:]).reshape(R, T)
+    used = model.resource_use(v)
     external = np.zeros((R, T))
     np.add.at(external, (model.ext_resource, model.ext_period), v[model.n_x:])
     # limits including landed funding: the model row's effective right-hand side

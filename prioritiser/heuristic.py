@@ -4,9 +4,10 @@ Initiatives are ranked and each is placed at its most preferred start that keeps
 dependency and exclusion satisfied given what is already placed, buying external staff where
 that is allowed and still worth it.
 
-Must-haves come first, then the rest by value per unit of the limits they use. This is the
-baseline the MILP must beat (the benchmark's "greedy") and the plan handed to the solver as its
-start, so that the engine is never worse than ranking.
+Must-haves come first, then work in progress, then the approved plan's initiatives (each at its
+approved start while that fits: the approved plan, repaired), then the rest by value per unit of
+the limits they use. This is the baseline the MILP must beat (the benchmark's "greedy") and the
+plan handed to the solver as its start, so that the engine is never worse than ranking.
 """
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ class _Placer:
                 self.preds[b].append(a)
         self.placed = np.zeros(N, bool)
         self.failed = np.zeros(N, bool)
+        self.allowed = np.ones(model.n_x, bool)  # the x columns placing may use
 
     def column(self, col: int) -> tuple[np.ndarray, np.ndarray]:
         A = self.A
@@ -68,7 +70,8 @@ class _Placer:
         """Start `col` if it fits, buying the external staff its one-period staff limits need."""
         r, a = self.column(col)
         new = self.act[r] + a
-        over = new > self.hi[r] + self.tol[r]
+        # a row the column does not load cannot be broken by it (stopping terms are negative)
+        over = (new > self.hi[r] + self.tol[r]) & (a > 0)
         if not over.any():
             self.act[r] = new
             self.x[col] = 1.0
@@ -95,7 +98,7 @@ class _Placer:
             cost -= m.c[ecol] * amount
         if worth - cost <= 0 and not self.must[m.col_init[col]]:
             return False
-        touched = np.flatnonzero(delta)
+        touched = np.flatnonzero(delta > 0)
         if np.any(self.act[touched] + delta[touched] > self.hi[touched] + self.tol[touched]):
             return False
         self.act[touched] += delta[touched]
@@ -114,6 +117,7 @@ class _Placer:
             if not self.placed[a] and (self.skip[a] or not self.place_one(a, depth + 1)):
                 return False
         cols = self.model.cols_of[i]
+        cols = cols[self.allowed[cols]]
         for col in cols[np.argsort(-self.preference[cols], kind="stable")]:
             if self.try_column(col, self.model.c[col]):
                 self.placed[i] = True
@@ -132,27 +136,45 @@ class _Placer:
 
 
 def place(model: Model, order: np.ndarray, preference: np.ndarray, skip: np.ndarray,
-          passes: int = 3) -> np.ndarray | None:
+          passes: int = 3, first: np.ndarray | None = None) -> np.ndarray | None:
     """Place initiatives in `order` at their feasible start of highest `preference` (per x column).
 
     An initiative's unplaced predecessors are placed first (so the ranking does not strand a
     successor), and a start that overruns only one-period staff limits may buy external staff,
     within `external_max` and the revenue limits, when the initiative is still worth it.
-    `skip[i]` leaves an optional initiative out. Returns a feasible column vector or None.
+    `skip[i]` leaves an optional initiative out. `first` (a mask of x columns), if given, is all
+    that the first round of passes may use; then every column is open. Returns a feasible column
+    vector or None.
     """
     if model.n_x == 0:
         x = np.zeros(model.n_cols)
-        return x if np.all(model.row_lo <= 0) else None
+        return x if np.all(model.row_lo <= 0) and np.all(model.row_hi >= 0) else None
     placer = _Placer(model, preference, skip)
+    if first is not None:
+        placer.allowed = first
+        placer.place_all(order, passes)
+        placer.allowed = np.ones(model.n_x, bool)
     placer.place_all(order, passes)
-    if np.any(placer.act < model.row_lo - 1e-7):
+    tol = 1e-7 * np.maximum(1.0, np.abs(model.row_lo))
+    if np.any(placer.act < model.row_lo - tol) or np.any(placer.act > model.row_hi + placer.tol):
         return None
     return placer.x
 
 
 def rank_and_place(model: Model) -> np.ndarray | None:
-    """The ranking method: must-haves first, then densest value; each at its best-value start."""
+    """The ranking method: must-haves first, then work in progress, then approved initiatives, then
+    densest value; each at its best-value start, an approved one at its approved start while it fits."""
     best, density = _value_density(model)
-    must = model.portfolio.must_select
-    order = np.lexsort((-density, ~must))
-    return place(model, order, model.c[:model.n_x], skip=~must & (best <= 0))
+    p = model.portfolio
+    must, in_progress, approved = p.must_select, p.in_progress, p.approved_starts >= 0
+    order = np.lexsort((-density, ~approved, ~in_progress, ~must))
+    preference = model.c[:model.n_x].copy()
+    first = None
+    if approved.any():
+        at_approved = model.col_start == p.approved_starts[model.col_init]
+        preference[at_approved] = np.inf
+        # first the approved plan, with what must be in: then moves of approved initiatives and new ones
+        first = at_approved | (must | in_progress)[model.col_init] & ~approved[model.col_init]
+    # an approved initiative that neither gains nor loses stays in (no gratuitous drops)
+    skip = ~must & np.where(approved, best < 0, best <= 0)
+    return place(model, order, preference, skip=skip, first=first)

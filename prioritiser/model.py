@@ -10,6 +10,12 @@ arrays with `_ranges`, which expands integer intervals per owner into flat array
 Each constraint family is one function of the build context returning `Rows`: its block of A, its
 bounds, and a DataFrame saying what each row stands for. A new family is a new function added to
 `FAMILIES`; a new objective piece is a new column of `_objective_pieces`.
+
+The planning cycle (format v1.1) is linear in the same columns: an in_progress initiative has the one
+start 0; stopping one (y_i = 0) charges stop_cost * (1 - y_i) to revenue in period 0; an approved
+initiative i with approved start a_i is moved when y_i - x[i, a_i] = 1 and dropped when 1 - y_i = 1.
+The constants these leave (stop costs, drop penalties) are `Model.objective_constant` and
+`Model.fixed_use`: the objective of a plan is `c @ v + objective_constant`.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ from .portfolio import Portfolio
 INF = np.inf
 
 # What a model row stands for (`Model.rows`); a family fills the columns that apply to it.
-#   family          select, capacity, precedence, requires or excludes
+#   family          select, capacity, precedence, requires, excludes or max_moved
 #   resource        capacity: the limited resource
 #   period          capacity: the capacity table's period label (a period or a financial year);
 #                   precedence: the successor's start period the row covers ("started by then")
@@ -45,6 +51,7 @@ ROW_LABELS = {
     "precedence": "{dependency} {predecessor} -> {successor}",
     "requires": "requires {predecessor} -> {successor}",
     "excludes": "excludes {predecessor} / {successor}",
+    "max_moved": "changes.max_moved (approved initiatives moved or dropped)",
 }
 
 
@@ -98,10 +105,38 @@ class Model:
     capacity_rows: np.ndarray  # model row of each capacity-table row (-1 if it has no periods)
     build_seconds: float = 0.0
     cols_of: list[np.ndarray] = field(default_factory=list)  # x columns of each initiative
+    # the planning cycle: what stopping and changes from the approved plan add (all zero without them)
+    objective_constant: float = 0.0  # the objective of a plan is c @ v + objective_constant
+    stop_use: sp.csr_matrix | None = None  # (x columns) x (resource * T + period): -stop_cost where kept
+    fixed_use: np.ndarray | None = None  # (resource * T + period): every stop cost, as if all were stopped
+    tiebreak: np.ndarray | None = None  # per column: a tiny bonus toward the approved plan, for solvers only
+    kept_values: pd.DataFrame | None = None  # per in_progress initiative: its pieces if kept at start 0
 
     @property
     def n_cols(self) -> int:
         return len(self.c)
+
+    def objective(self, v: np.ndarray) -> float:
+        """The objective of the plan `v` (columns x then e), as the spec defines it."""
+        return float(self.c @ v) + self.objective_constant
+
+    def solver_objective(self) -> tuple[np.ndarray, float]:
+        """What a solver maximises: the costs with the tie-break toward the approved plan, and the constant."""
+        return (self.c if self.tiebreak is None else self.c + self.tiebreak), self.objective_constant
+
+    def solver_value(self, v: np.ndarray) -> float:
+        """The value of `v` in the solver's own objective (with the tie-break): what its claims are about."""
+        costs, constant = self.solver_objective()
+        return float(costs @ v) + constant
+
+    def resource_use(self, v: np.ndarray) -> np.ndarray:
+        """(resource, period) use of the plan `v`: costs, demands, external purchases and stop costs."""
+        R, T = len(self.portfolio.resources), self.portfolio.horizon.T
+        x = v[:self.n_x]
+        used = self.usage.T @ x + self.ext_usage.T @ v[self.n_x:]
+        if self.stop_use is not None:
+            used = used + self.stop_use.T @ x + self.fixed_use
+        return np.asarray(used).reshape(R, T)
 
     @cached_property
     def row_family(self) -> np.ndarray:
@@ -115,13 +150,29 @@ class Model:
 
 
 def start_windows(p: Portfolio) -> tuple[np.ndarray, np.ndarray]:
-    """[first, last] allowed start per initiative; last < first means it cannot be selected."""
+    """[first, last] allowed start per initiative; last < first means it cannot be selected.
+
+    Besides earliest_start and latest_finish: every training period of a proposed or approved
+    initiative lies inside the horizon (s + d - K >= 0 and s + d - 1 <= T - 1); an in_progress one
+    starts in period 0; with `changes.keep: start` an approved one starts at its approved start."""
     ini = p.initiatives
     T = p.horizon.T
     first = ini["earliest_start"].to_numpy(np.int64)
     dur = ini["duration"].to_numpy(np.int64)
     lf = ini["latest_finish"].astype("float64").fillna(np.inf).to_numpy()
     last = np.minimum(T - 1, np.where(np.isfinite(lf), lf - dur + 1, T - 1)).astype(np.int64)
+    in_progress = p.in_progress
+    k = p.training_periods
+    trained = (k > 0) & ~in_progress
+    first = np.where(trained, np.maximum(first, k - dur), first)
+    last = np.where(trained, np.minimum(last, T - dur), last)
+    first = np.where(in_progress, 0, first)
+    last = np.where(in_progress, np.minimum(last, 0), last)
+    if p.settings.changes.keep == "start":
+        a = p.approved_starts
+        fits = (a >= first) & (a <= last)
+        first = np.where(a >= 0, np.where(fits, a, first), first)
+        last = np.where(a >= 0, np.where(fits, a, first - 1), last)
     last = np.where(p.forced_out, first - 1, last)
     return first, last
 
@@ -267,6 +318,21 @@ def _external_use(p: Portfolio, cols: _Columns) -> sp.csr_matrix:
     return sp.csr_matrix((cost, (np.arange(n_e), revenue * T + cols.ext_period)), shape=(n_e, R * T))
 
 
+def _stop_use(p: Portfolio, cols: _Columns) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Stopping a stoppable in_progress initiative charges its stop_cost to revenue in period 0:
+    stop_cost * (1 - y_i) = stop_cost - stop_cost * sum_s x[i, s]. Returns the x part
+    ((x columns) x (resource * T + period)) and the constant (resource * T + period)."""
+    T, R = p.horizon.T, len(p.resources)
+    stop = np.where(p.stoppable, p.initiatives["stop_cost"].to_numpy(float), 0.0)
+    revenue_first = p.resources.index.get_loc("revenue") * T  # revenue in period 0
+    who = np.flatnonzero(stop > 0)
+    owner, xcols = cols.of(who)
+    stop_use = sp.csr_matrix((-stop[who][owner], (xcols, np.full(len(xcols), revenue_first))), shape=(cols.n_x, R * T))
+    fixed = np.zeros(R * T)
+    fixed[revenue_first] = stop.sum()
+    return stop_use, fixed
+
+
 # ------------------------------------------------------------------------------------ objective
 
 
@@ -289,15 +355,66 @@ def _objective_pieces(p: Portfolio, cols: _Columns, usage: sp.csr_matrix) -> pd.
                          "pv_cost": pv_cost})
 
 
-def _objective(p: Portfolio, cols: _Columns, components: pd.DataFrame) -> np.ndarray:
-    """c: the weighted pieces per x column, then minus the PV cost of each purchase."""
+def _objective(p: Portfolio, cols: _Columns, components: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """c: the weighted pieces per x column, then minus the PV cost of each purchase; and the constant."""
     w = p.settings.weights
     c_x = (w["benefit"] * components["pv_benefit"] + w["revenue"] * components["pv_revenue"]
            + w["in_year_revenue"] * components["in_year_revenue"] + w["alignment"] * components["alignment"]
            - w["cost"] * components["pv_cost"]).to_numpy()
+    # -w_cost * stop_cost * (1 - y_i): selecting avoids the stop cost (df(0) = 1)
+    stop = np.where(p.stoppable, p.initiatives["stop_cost"].to_numpy(float), 0.0)
+    c_x = c_x + w["cost"] * stop[cols.init]
+    change, change_constant = _change_terms(p, cols)
     ext_cost = p.resources["external_cost"].to_numpy(float)[cols.ext_resource]
     c_e = -w["cost"] * p.discount()[cols.ext_period] * ext_cost
-    return np.concatenate([c_x, c_e])
+    return np.concatenate([c_x + change, c_e]), -w["cost"] * float(stop.sum()) + change_constant
+
+
+def _approved_columns(p: Portfolio, cols: _Columns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(approved initiatives, every x column of theirs, the x columns x[i, a_i] at their approved starts)."""
+    a = p.approved_starts
+    approved = np.flatnonzero(a >= 0)
+    owner, xcols = cols.of(approved)
+    return approved, xcols, xcols[cols.start[xcols] == a[approved][owner]]
+
+
+def _change_terms(p: Portfolio, cols: _Columns) -> tuple[np.ndarray, float]:
+    """-move_penalty * (y_i - x[i, a_i]) - drop_penalty * (1 - y_i) per approved initiative: the x
+    columns' part and the constant."""
+    changes = p.settings.changes
+    c = np.zeros(cols.n_x)
+    approved, xcols, at_approved = _approved_columns(p, cols)
+    c[xcols] += changes.drop_penalty - changes.move_penalty
+    c[at_approved] += changes.move_penalty
+    return c, -changes.drop_penalty * len(approved)
+
+
+def _tiebreak(p: Portfolio, cols: _Columns, c: np.ndarray) -> np.ndarray | None:
+    """A bonus of 1e-9 of the objective's scale per approved initiative kept at its approved start, so that
+    among equally good plans a solver picks the approved one (no gratuitous moves). Solvers only: reported
+    objectives never include it."""
+    if not len(p.approved):
+        return None
+    bonus = np.zeros(cols.n)
+    bonus[_approved_columns(p, cols)[2]] = 1e-9 * max(1.0, float(np.abs(c).max(initial=0.0)))
+    return bonus
+
+
+def _kept_values(p: Portfolio) -> pd.DataFrame:
+    """Each in_progress initiative's objective pieces if it continues (start 0), whether or not the
+    scenario leaves it a column: what stopping it gives up."""
+    who = np.flatnonzero(p.in_progress)
+    N = len(p.ids)
+    n_start = np.zeros(N, np.int64)
+    n_start[who] = 1
+    kept = _Columns(first=np.zeros(N, np.int64), last=n_start - 1, n_start=n_start, offset=np.cumsum(n_start) - n_start,
+                    init=who, start=np.zeros(len(who), np.int64), ext_resource=np.zeros(0, np.int64),
+                    ext_period=np.zeros(0, np.int64), relief=np.zeros(0, np.int64))
+    pieces = _objective_pieces(p, kept, _resource_use(p, kept)) if len(who) else \
+        pd.DataFrame(columns=["pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost"], dtype=float)
+    pieces.index = p.ids[who]
+    pieces["stop_cost"] = p.initiatives["stop_cost"].to_numpy(float)[who]
+    return pieces
 
 
 # ------------------------------------------------------------------------------------ row families
@@ -311,6 +428,8 @@ class _Build:
     cols: _Columns
     usage: sp.csr_matrix
     ext_usage: sp.csr_matrix
+    stop_use: sp.csr_matrix  # stopping: the x columns' part of the stop costs on revenue in period 0
+    fixed_use: np.ndarray  # ... and the constant (every stop cost)
 
     def links(self, types: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(dependency row, predecessor position, successor position) of the dependencies of these types."""
@@ -363,13 +482,14 @@ def _capacity_rows(b: _Build) -> Rows:
     n_periods, owner, period = _capacity_periods(cap)
     cap_res = p.resources.index.get_indexer(cap["resource"]).astype(np.int64)
     cover = sp.csr_matrix((np.ones(len(owner)), (cap_res[owner] * T + period, owner)), shape=(R * T, len(cap)))
-    A_cap_x = (b.usage @ cover).T.tocsr()  # capacity rows x x-columns
+    A_cap_x = ((b.usage + b.stop_use) @ cover).T.tocsr()  # capacity rows x x-columns
     A_cap_e = (b.ext_usage @ cover).T.tocsr()  # external purchases charged to revenue rows
     relieved = np.flatnonzero(cols.relief >= 0)
     relief = sp.csr_matrix((np.ones(len(relieved)), (relieved, cols.relief[relieved])),
                            shape=(len(cap), len(cols.ext_resource)))
     A_cap = sp.hstack([A_cap_x, A_cap_e - relief]).tocsr()
     rhs, landing = _funding(b)
+    rhs = rhs - cover.T @ b.fixed_use  # stop costs, as if every stoppable initiative were stopped
     if landing is not None:
         A_cap = (A_cap + landing).tocsr()
     kept = np.flatnonzero(n_periods > 0)
@@ -424,8 +544,20 @@ def _excludes_rows(b: _Build) -> Rows | None:
     return _selection_link_rows(b, "excludes", 1.0, 1.0)
 
 
+def _max_moved_rows(b: _Build) -> Rows | None:
+    """At most max_moved approved initiatives moved or dropped: sum (moved_i + dropped_i) =
+    sum (1 - x[i, a_i]) <= max_moved, i.e. sum x[i, a_i] >= approved - max_moved."""
+    most = b.p.settings.changes.max_moved
+    approved, _, at_approved = _approved_columns(b.p, b.cols)
+    if most is None or len(approved) <= most:
+        return None
+    A = sp.csr_matrix((np.ones(len(at_approved)), (np.zeros(len(at_approved), np.int64), at_approved)),
+                      shape=(1, b.cols.n))
+    return b.rows("max_moved", A, [len(approved) - most], [INF])
+
+
 # The constraint families in row order; a family with nothing to say returns None and is left out.
-FAMILIES = (_select_rows, _capacity_rows, _precedence_rows, _requires_rows, _excludes_rows)
+FAMILIES = (_select_rows, _capacity_rows, _precedence_rows, _requires_rows, _excludes_rows, _max_moved_rows)
 
 
 def _row_table(families: list[Rows]) -> pd.DataFrame:
@@ -455,8 +587,9 @@ def _stack(families: list[Rows]) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray,
 def build_model(p: Portfolio) -> Model:
     t0 = time.perf_counter()
     cols = _columns(p)
-    b = _Build(p, cols, _resource_use(p, cols), _external_use(p, cols))
+    b = _Build(p, cols, _resource_use(p, cols), _external_use(p, cols), *_stop_use(p, cols))
     components = _objective_pieces(p, cols, b.usage)
+    c, constant = _objective(p, cols, components)
     families = [rows for rows in (family(b) for family in FAMILIES) if rows is not None]
     A, row_lo, row_hi, spans = _stack(families)
     n_e = len(cols.ext_resource)
@@ -465,9 +598,11 @@ def build_model(p: Portfolio) -> Model:
     capacity = next(f for f in families if f.family == "capacity")
     capacity_rows[capacity.meta["capacity_row"]] = spans["capacity"].start + np.arange(len(capacity))
     return Model(portfolio=p, n_x=cols.n_x, col_init=cols.init, col_start=cols.start,
-                 ext_resource=cols.ext_resource, ext_period=cols.ext_period, c=_objective(p, cols, components),
+                 ext_resource=cols.ext_resource, ext_period=cols.ext_period, c=c,
                  col_hi=np.concatenate([np.ones(cols.n_x), ext_max]),
                  integer=np.concatenate([np.ones(cols.n_x, bool), np.zeros(n_e, bool)]),
                  A=A, row_lo=row_lo, row_hi=row_hi, rows=_row_table(families), families=spans,
                  components=components, usage=b.usage, ext_usage=b.ext_usage, capacity_rows=capacity_rows,
-                 build_seconds=time.perf_counter() - t0, cols_of=cols.per_initiative())
+                 build_seconds=time.perf_counter() - t0, cols_of=cols.per_initiative(), objective_constant=constant,
+                 stop_use=b.stop_use, fixed_use=b.fixed_use, tiebreak=_tiebreak(p, cols, c),
+                 kept_values=_kept_values(p))

@@ -11,6 +11,12 @@ from .periods import Horizon
 from .scenario import Scenario, Settings
 
 
+def no_approved_plan() -> pd.DataFrame:
+    """`Portfolio.approved` without an approved plan."""
+    return pd.DataFrame({"start": pd.Series(dtype=np.int64), "label": pd.Series(dtype=object)},
+                        index=pd.Index([], name="initiative", dtype=object))
+
+
 @dataclass
 class Portfolio:
     """One DataFrame per entity.
@@ -26,6 +32,16 @@ class Portfolio:
     funding      source, resource, period, amount (after adjustments), milestone (id or None),
                  capacity_row, milestone_period.
     dependencies predecessor, successor, type, lag.
+    training     the training table as given: initiative, staff_group, headcount, bank_locum_share,
+                 hours_each, bank_rate, trainees_per_trainer, periods_before_go_live. Validation
+                 turns each row into `demands` rows (marked by their `training_row`), so the model
+                 needs nothing special; the checker reads this table itself.
+    approved     index `initiative`: the approved set of `approved_plan`, with `start` (period
+                 index; below 0 for an in_progress initiative started before the horizon) and
+                 `label` (as the file has it). Empty without an approved plan.
+
+    `initiatives` also has `status` (proposed, approved, in_progress) and `stop_cost`; `resources`
+    has `hours_per_fte`; `demands` has `training_row` (<NA> for the demands table's own rows).
     """
 
     name: str
@@ -41,15 +57,52 @@ class Portfolio:
     warnings: list[Issue] = field(default_factory=list)
     input_hash: str = ""
     passthrough_columns: dict[str, list[str]] = field(default_factory=dict)  # table -> columns it does not read
+    training: pd.DataFrame = field(default_factory=pd.DataFrame)
+    approved: pd.DataFrame = field(default_factory=no_approved_plan)
 
     @property
     def ids(self) -> pd.Index:
         return self.initiatives.index
 
     @property
+    def in_progress(self) -> np.ndarray:
+        return (self.initiatives["status"] == "in_progress").to_numpy() if "status" in self.initiatives \
+            else np.zeros(len(self.ids), bool)
+
+    @property
+    def stoppable(self) -> np.ndarray:
+        """In progress, and the scenario allows stopping it (mandatory and forced-in ones never stop)."""
+        forced = self.initiatives["mandatory"].to_numpy(bool) | self.ids.isin(self.settings.force_in)
+        return self.in_progress & bool(self.settings.allow_stopping) & ~forced
+
+    @property
+    def is_approved(self) -> np.ndarray:
+        """In the approved set of the approved plan."""
+        return self.ids.isin(self.approved.index)
+
+    @property
+    def approved_starts(self) -> np.ndarray:
+        """The approved start of each initiative (-1: not approved); an in_progress one's is the first period."""
+        out = np.full(len(self.ids), -1, dtype=np.int64)
+        pos = self.ids.get_indexer(self.approved.index)
+        out[pos] = self.approved["start"].to_numpy(np.int64)
+        return np.where(self.in_progress & self.is_approved, 0, out)
+
+    @property
+    def training_periods(self) -> np.ndarray:
+        """The most periods any training row of each initiative spreads over before go-live (0: no training)."""
+        out = np.zeros(len(self.ids), dtype=np.int64)
+        if len(self.training):
+            k = self.training.groupby("initiative")["periods_before_go_live"].max()
+            out[self.ids.get_indexer(k.index)] = k.to_numpy(np.int64)
+        return out
+
+    @property
     def must_select(self) -> np.ndarray:
-        """Mandatory or forced in by the scenario."""
-        return self.initiatives["mandatory"].to_numpy(bool) | self.ids.isin(self.settings.force_in)
+        """Mandatory, forced in by the scenario, in progress and not stoppable, or approved and kept."""
+        keep = self.settings.changes.keep in ("start", "selection")
+        return (self.initiatives["mandatory"].to_numpy(bool) | self.ids.isin(self.settings.force_in)
+                | self.in_progress & ~self.stoppable | keep & self.is_approved)
 
     @property
     def forced_out(self) -> np.ndarray:

@@ -19,9 +19,11 @@ from .figures import external_staff, objective_text, spend_by_year  # spend_by_y
 from .formatting import money
 from .result import Result
 
-OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json")
+OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json", "changes.csv")
 PLAN_COLUMNS = ["id", "name", "selected", "start", "go_live", "pv_benefit", "pv_revenue", "in_year_revenue",
                 "pv_cost", "reason"]
+# format v1.1: the initiative's status, and the training its plan puts inside the horizon
+PLAN_V11_COLUMNS = ["status", "trainer_fte_periods", "clinical_fte_periods", "training_cost"]
 
 
 def _clean(value):
@@ -39,9 +41,16 @@ def _clean(value):
 def plan_frame(result: Result) -> pd.DataFrame:
     """plan.csv: the spec's columns first, then the user's passthrough columns."""
     plan = result.plan.reset_index().rename(columns={"initiative": "id"})
-    extra = [c for c in plan.columns if c not in PLAN_COLUMNS and c not in
+    extra = [c for c in plan.columns if c not in PLAN_COLUMNS + PLAN_V11_COLUMNS and c not in
              ("category", "directorate", "mandatory", "start_index", "go_live_index", "alignment", "value")]
-    return plan[PLAN_COLUMNS + extra]
+    return plan[PLAN_COLUMNS + PLAN_V11_COLUMNS + extra]
+
+
+def changes_frame(result: Result) -> pd.DataFrame:
+    """changes.csv: what the plan changes against the approved plan (empty without one)."""
+    from .replan import changes_table  # the model side, loaded only when there are changes to write
+
+    return changes_table(result.portfolio, result.starts, result.plan)
 
 
 def busiest_staff(result: Result) -> tuple[str, float, str] | None:
@@ -73,7 +82,7 @@ def console_summary(result: Result) -> str:
              + (f" (gap {result.gap:.2%} to the best bound)" if result.gap is not None else "")
              + (f" - {result.message}" if result.message else "")]
     if not result.has_plan:
-        return "\n".join(lines)
+        return "\n".join(lines + diagnosis_lines(result))
     c = result.components
     n_sel = int(result.plan["selected"].sum())
     lines.append(f"Initiatives in: {n_sel} of {len(result.plan)}")
@@ -81,6 +90,7 @@ def console_summary(result: Result) -> str:
                  f"Alignment: {c.get('alignment', 0.0):,.1f} points")
     lines.append(f"Objective: {objective_text(result)}")
     lines += spend_lines(spend_by_year(result))
+    lines += changes_lines(result)
     busy = busiest_staff(result)
     if busy:
         lines.append(f"Busiest staff role: {busy[0]}, {busy[1]:.0%} of its own capacity in {busy[2]}")
@@ -116,6 +126,51 @@ def spend_lines(spend: pd.DataFrame) -> list[str]:
     return lines
 
 
+def changes_lines(result: Result) -> list[str]:
+    """The console's Changes section: what the re-plan changes against the approved plan, and its price."""
+    p = result.portfolio
+    if len(p.approved):
+        changes, head = changes_frame(result), "Changes against the approved plan"
+    else:  # without an approved plan, only work in progress that stops is a change worth a line
+        changes = pd.DataFrame({"id": p.ids[p.in_progress & ~result.plan["selected"].to_numpy()], "change": "stopped"})
+        head = "Changes"
+    if changes.empty:
+        return ["Changes against the approved plan: none (every approved initiative keeps its start)"] \
+            if len(p.approved) else []
+    lines = [f"{head}:"]
+    for kind in ("stopped", "dropped", "moved", "added"):
+        part = changes[changes["change"] == kind]
+        if part.empty:
+            continue
+        if kind == "moved":
+            items = [f"{r.id} ({r.approved_start} -> {r.new_start})" for r in part.itertuples()]
+        elif kind == "added":
+            items = [f"{r.id} ({r.new_start})" for r in part.itertuples()]
+        else:
+            items = list(part["id"])
+        lines.append(f"  {kind.capitalize()} ({len(part)}): " + ", ".join(items))
+    c = result.components
+    if c.get("stop_cost"):
+        lines.append(f"  Stop costs paid: {money(c['stop_cost'])}")
+    if c.get("change_penalty"):
+        lines.append(f"  Change penalties in the objective: {money(c['change_penalty'])} (a score, not money)")
+    return lines
+
+
+def diagnosis_lines(result: Result) -> list[str]:
+    """Why an infeasible re-plan cannot keep the approved plan, one line per limit or rule."""
+    lines = []
+    for item in result.diagnosis:
+        if item["kind"] == "limit":
+            names = ", ".join(item["initiatives"][:6]) + (" ..." if len(item["initiatives"]) > 6 else "")
+            amount = money(item["shortfall"]) if result.portfolio.resources.at[item["resource"], "kind"] == "money" \
+                else f"{item['shortfall']:.2f} FTE"
+            lines.append(f"  {item['resource']} {item['period']}: short by {amount} (used by {names})")
+        else:
+            lines.append(f"  {item['text']}")
+    return (["Why the approved plan cannot be kept:"] + lines) if lines else []
+
+
 def publish(out_dir: str | Path, fill) -> Path:
     """Create `out_dir` atomically: `fill(tmp)` writes into a hidden sibling that is renamed into
     place only when complete, replacing an earlier folder of the same name."""
@@ -147,6 +202,8 @@ def write_outputs(result: Result, out_dir: str | Path, extra: dict[str, str] | N
         if result.has_plan:
             plan_frame(result).to_csv(tmp / "plan.csv", index=False)
             result.usage.to_csv(tmp / "usage.csv", index=False)
+            if len(result.portfolio.approved):
+                changes_frame(result).to_csv(tmp / "changes.csv", index=False)
             write_workbook(result, tmp / "report.xlsx", summary)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
         for name, text in (extra or {}).items():
@@ -155,7 +212,7 @@ def write_outputs(result: Result, out_dir: str | Path, extra: dict[str, str] | N
 
 
 MONEY_COLUMNS = {"pv_benefit", "pv_revenue", "in_year_revenue", "pv_cost", "spend", "budget", "gated", "available",
-                 "headroom", "npv", "value_lost"}
+                 "headroom", "npv", "value_lost", "training_cost"}
 
 
 def format_sheet(ws, frame: pd.DataFrame) -> None:

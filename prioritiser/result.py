@@ -88,6 +88,7 @@ class Result:
     greedy_objective: float | None = None
     model: "Model | None" = field(default=None, repr=False)
     distrusted: list = field(default_factory=list)  # solver claims the engine did not believe, in words
+    diagnosis: list = field(default_factory=list)  # why an infeasible re-plan cannot keep the approved plan
 
     @property
     def has_plan(self) -> bool:
@@ -108,4 +109,5 @@ class Result:
             "greedy_objective": self.greedy_objective, "input_sha256": p.input_hash,
             "package_version": __version__, "horizon": {"start": p.horizon.start, "periods": p.horizon.T,
                                                         "granularity": p.horizon.granularity.value},
+            **({"diagnosis": self.diagnosis} if self.diagnosis else {}),
         }

@@ -21,6 +21,8 @@ from .schema import ADJUSTMENT, DEFAULT_WEIGHTS, SCENARIO, WEIGHT_KEYS, Key
 from .solvers import SOLVER_NAMES as SOLVERS
 
 _OBJECTIVE, _SOLVER, _HORIZON = SCENARIO["objective"], SCENARIO["solver"], SCENARIO["horizon"]
+_CHANGES = SCENARIO["changes"]
+_PATH_KEYS = ("portfolio", "approved_plan")  # paths relative to the file that names them
 
 
 @dataclass
@@ -33,6 +35,16 @@ class Adjustment:
 
 
 @dataclass
+class Changes:
+    """How far a re-plan may depart from the approved plan (`changes:`)."""
+
+    keep: str = _CHANGES["keep"].default  # start, selection or none
+    max_moved: int | None = _CHANGES["max_moved"].default
+    move_penalty: float = _CHANGES["move_penalty"].default
+    drop_penalty: float = _CHANGES["drop_penalty"].default
+
+
+@dataclass
 class Settings:
     """What the model needs from a scenario besides the tables."""
 
@@ -42,6 +54,8 @@ class Settings:
     external: bool = SCENARIO["external"].default
     force_in: list[str] = field(default_factory=list)
     force_out: list[str] = field(default_factory=list)
+    allow_stopping: bool = SCENARIO["allow_stopping"].default
+    changes: Changes = field(default_factory=Changes)
 
 
 @dataclass
@@ -64,6 +78,7 @@ class Scenario:
     files: list[Path] = field(default_factory=list)  # the scenario file and every file it extends
     raw: dict = field(default_factory=dict)  # the merged mapping, as a user would write it
     layers: list = field(default_factory=list)  # (file, its own mapping), this file first, then what it extends
+    approved_plan: Path | None = None  # the approved plan's CSV file
 
     def where_of(self, column: str) -> str:
         """The scenario file that sets a key path such as 'force_out' or 'adjustments[0].resource'."""
@@ -76,6 +91,8 @@ class Scenario:
         doc.pop("extends", None)
         doc["name"] = self.name
         doc["portfolio"] = str(self.portfolio)
+        if self.approved_plan is not None:
+            doc["approved_plan"] = str(self.approved_plan)
         return yaml.safe_dump(doc, sort_keys=False)
 
     def replace(self, **changes) -> Scenario:
@@ -184,8 +201,9 @@ def _load_chain(path: Path, issues: list[Issue], seen: tuple[Path, ...],
         return None
     where = display_path(path)
     _check_keys(doc, SCENARIO, where, "", issues)
-    if isinstance(doc.get("portfolio"), str) and doc["portfolio"].strip():  # relative to the file that names it
-        doc["portfolio"] = str((path.parent / doc["portfolio"].strip()).resolve())
+    for key in _PATH_KEYS:  # relative to the file that names it
+        if isinstance(doc.get(key), str) and doc[key].strip():
+            doc[key] = str((path.parent / doc[key].strip()).resolve())
     layers = [(path, doc)]
     parent = doc.get("extends")
     if parent is not None:
@@ -433,7 +451,30 @@ def _read_settings(r: _Reader) -> Settings:
     settings.external = external if external is not None else settings.external
     settings.force_in = r.leaf(r.doc, "force_in", "force_in", SCENARIO["force_in"]) or []
     settings.force_out = r.leaf(r.doc, "force_out", "force_out", SCENARIO["force_out"]) or []
+    stopping = r.leaf(r.doc, "allow_stopping", "allow_stopping", SCENARIO["allow_stopping"])
+    settings.allow_stopping = stopping if stopping is not None else settings.allow_stopping
+    settings.changes = _read_changes(r)
     return settings
+
+
+def _read_changes(r: _Reader) -> Changes:
+    """`changes:` (how far a re-plan may depart from the approved plan)."""
+    changes, c = Changes(), r.section("changes")
+    for key in ("keep", "max_moved", "move_penalty", "drop_penalty"):
+        value = r.leaf(c, key, f"changes.{key}", _CHANGES[key])
+        if value is not None:
+            setattr(changes, key, value)
+    return changes
+
+
+def _read_approved_plan(r: _Reader) -> Path | None:
+    value = r.doc.get("approved_plan")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        r.error("approved_plan", f"must be the path of a plan.csv file, got {value!r}")
+        return None
+    return Path(value)
 
 
 def _read_adjustments(r: _Reader, horizon: Horizon | None) -> list[Adjustment]:
@@ -539,13 +580,14 @@ def _read_scenario(path: Path, issues: list[Issue]) -> Scenario | None:
     settings = _read_settings(r)
     adjustments = _read_adjustments(r, horizon)
     solver = _read_solver(r)
+    approved_plan = _read_approved_plan(r)
     if horizon is None or portfolio is None:
         return None
     description = doc.get("description")
     return Scenario(name=_read_name(r, path), path=path.resolve(), portfolio=Path(portfolio), horizon=horizon,
                     settings=settings, adjustments=adjustments, solver=solver,
                     description="" if description is None else str(description),
-                    files=[p for p, _ in layers], raw=doc, layers=layers)
+                    files=[p for p, _ in layers], raw=doc, layers=layers, approved_plan=approved_plan)
 
 
 # ============================================================================================ editing
@@ -556,7 +598,7 @@ def _read_scenario(path: Path, issues: list[Issue]) -> Scenario | None:
 _OBJECTIVE_FIELDS = ("discount_rate", "weights", "alignment_weights")  # the `objective` section
 # every other setting is a top-level key of the file under its own name (external, force_in, ...)
 _SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(Settings))
-_SCENARIO_FIELDS = ("name", "description", "portfolio", "horizon", "adjustments", "solver",
+_SCENARIO_FIELDS = ("name", "description", "portfolio", "horizon", "adjustments", "solver", "approved_plan",
                     "path", "files", "layers")  # the last three say where it came from: not written
 
 
@@ -587,12 +629,18 @@ def solver_doc(solver: SolverOptions) -> dict:
     return {"name": solver.name, "time_limit": solver.time_limit, "gap": solver.gap}
 
 
+def changes_doc(changes: Changes) -> dict:
+    """`changes:` as a scenario file writes it (max_moved only when set)."""
+    return {k: v for k, v in dataclasses.asdict(changes).items() if v is not None}
+
+
 def replace_scenario(scenario: Scenario, **changes) -> Scenario:
     """A copy of `scenario` with `changes` applied to its fields and to its `raw` mapping alike.
 
     Keys: name, description, portfolio, horizon, adjustments (the whole list), solver (a
-    SolverOptions), and every field of Settings: discount_rate, weights (the whole mapping),
-    alignment_weights, external, force_in, force_out. A section that changes is written whole
+    SolverOptions), approved_plan (a path or None), and every field of Settings: discount_rate,
+    weights (the whole mapping), alignment_weights, external, force_in, force_out, allow_stopping,
+    changes (a Changes). A section that changes is written whole
     (`objective` when any of its three keys changes). What is not named stays as it was, in the
     fields and in `raw`. `path`, `files` and `layers` (where the scenario came from, which error
     messages name) may be changed too; they are not part of the YAML."""
@@ -604,10 +652,12 @@ def replace_scenario(scenario: Scenario, **changes) -> Scenario:
     settings = dataclasses.replace(copy.deepcopy(scenario.settings),
                                    **{k: v for k, v in changes.items() if k in _SETTINGS_FIELDS})
     fields = {"adjustments": list(scenario.adjustments), **{k: v for k, v in changes.items() if k in _SCENARIO_FIELDS}}
-    if "portfolio" in fields:
-        fields["portfolio"] = Path(fields["portfolio"])
+    for key in ("portfolio", "approved_plan"):
+        if fields.get(key) is not None:
+            fields[key] = Path(fields[key])
     writers = {"name": str, "description": str, "portfolio": str, "horizon": horizon_doc,
-               "adjustments": lambda adjs: [adjustment_doc(a) for a in adjs], "solver": solver_doc}
+               "adjustments": lambda adjs: [adjustment_doc(a) for a in adjs], "solver": solver_doc,
+               "changes": changes_doc, "approved_plan": lambda path: None if path is None else str(path)}
     for key, value in changes.items():
         if key in writers:
             raw[key] = writers[key](value)

@@ -1,4 +1,4 @@
-"""Every input column of format v1 and every scenario key, declared once.
+"""Every input column of format v1 (and v1.1's planning cycle) and every scenario key, declared once.
 
 Validation reads these declarations to coerce and check cells and scenario values,
 `docs/format.md` is checked against them by a test, and the dashboard uses the `meaning`
@@ -21,6 +21,7 @@ class Column:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    above: float | None = None  # the value must be greater than this (hours_per_fte > 0)
 
     @property
     def required(self) -> bool:
@@ -48,6 +49,9 @@ class Table:
 
 ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 DEPENDENCY_TYPES = ("finish_to_start", "start_to_start", "requires", "excludes")
+STATUSES = ("proposed", "approved", "in_progress")
+HOURS_PER_FTE = 1650.0  # working hours of one FTE in a year, when the resources table does not say
+TRAINING_RESOURCES = ("trainer", "clinical_time")  # what training draws on besides revenue
 
 INITIATIVES = Table(
     "initiatives", True, "initiative",
@@ -66,6 +70,8 @@ INITIATIVES = Table(
         Column("benefit", "money", 0.0, "£ per period", "monetised benefit per period after go-live", minimum=0),
         Column("revenue", "money", 0.0, "£ per period", "new income per period after go-live", minimum=0),
         Column("ramp", "integer", 0, "periods", "the k-th period after go-live earns min(1, (k+1)/(ramp+1)) of full benefit and revenue", minimum=0),
+        Column("status", "choice", "proposed", meaning="proposed, approved or in_progress (already being built: starts in the first period, duration and costs are what remains)", choices=STATUSES),
+        Column("stop_cost", "money", 0.0, "£", "revenue charged in the first period if an in_progress initiative is stopped (contract exit, write-off)", minimum=0),
     ),
     "one row per candidate initiative",
     pattern_columns=(Column("score_", "number", 0.0, "0-5", "strategic alignment with an objective, e.g. score_trust", minimum=0, maximum=5),),
@@ -78,6 +84,7 @@ RESOURCES = Table(
         Column("kind", "choice", "staff", meaning="money or staff", choices=("money", "staff")),
         Column("external_cost", "money", 0.0, "£ per unit per period", "cost of buying one extra unit from outside for one period; charged to revenue", minimum=0),
         Column("external_max", "number", 0.0, "units per period", "most units per period that may be bought (0 = none); applies to staff limits given per period", minimum=0),
+        Column("hours_per_fte", "number", HOURS_PER_FTE, "hours a year", "working hours of one FTE in a year; turns training hours into FTE", above=0),
     ),
     "resources other than capital and revenue, which always exist as money",
 )
@@ -126,7 +133,23 @@ FUNDING = Table(
     "central money released on milestones",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (INITIATIVES, RESOURCES, DEMANDS, CAPACITY, DEPENDENCIES, FUNDING)}
+TRAINING = Table(
+    "training", False, None,
+    (
+        Column("initiative", "ref", REQUIRED, meaning="initiative id"),
+        Column("staff_group", "text", REQUIRED, meaning="e.g. nurses, doctors, admin"),
+        Column("headcount", "number", REQUIRED, "people", "people to train", minimum=0),
+        Column("bank_locum_share", "number", 0.0, "0-1", "share of them who are bank or locum staff, whose training hours are paid from revenue", minimum=0, maximum=1),
+        Column("hours_each", "number", REQUIRED, "hours", "training hours per person", minimum=0),
+        Column("bank_rate", "money", 0.0, "£ per hour", "paid to bank and locum staff for training time", minimum=0),
+        Column("trainees_per_trainer", "number", 10.0, "people", "class size", minimum=1),
+        Column("periods_before_go_live", "integer", 1, "periods", "training is spread evenly over this many periods ending with the last build period", minimum=1),
+    ),
+    "staff to train before go-live: demand on trainer, clinical_time and revenue",
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (INITIATIVES, RESOURCES, DEMANDS, CAPACITY, DEPENDENCIES, FUNDING,
+                                                 TRAINING)}
 MONEY_RESOURCES = ("capital", "revenue")
 # Which table defines the values of a reference column: every `ref` names an initiative (an id of
 # initiatives), every `resource` a resource (capital, revenue, or a row of resources).
@@ -162,6 +185,7 @@ class Key:
 
 WEIGHT_KEYS = ("benefit", "revenue", "in_year_revenue", "alignment", "cost")
 DEFAULT_WEIGHTS = {"benefit": 1.0, "revenue": 1.0, "in_year_revenue": 0.0, "alignment": 0.0, "cost": 1.0}
+KEEP_MODES = ("start", "selection", "none")
 MAX_PERIODS = 1200  # 100 years of months: far beyond any plan, small enough to validate quickly
 
 # The shape of a scenario file: a dict is a mapping with these keys, a Key is a leaf.
@@ -184,12 +208,33 @@ SCENARIO: dict[str, Key | dict] = {
     "force_in": Key("ids", None, "initiatives that must be selected"),
     "force_out": Key("ids", None, "initiatives that must not be selected"),
     "external": Key("bool", True, "allow buying external staff"),
+    "allow_stopping": Key("bool", False, "in_progress initiatives may be stopped, paying their stop_cost"),
+    "approved_plan": Key("path", None, "the plan the board approved (a plan.csv, or a CSV of id, start), relative to this file"),
+    "changes": {
+        "keep": Key("choice", "none", "start: approved initiatives keep their start; selection: they stay in, "
+                    "the start may move; none: free, changes only reported", choices=KEEP_MODES),
+        "max_moved": Key("integer", None, "at most this many approved initiatives move or drop", minimum=0),
+        "move_penalty": Key("number", 0.0, "£ of objective per approved initiative moved", minimum=0),
+        "drop_penalty": Key("number", 0.0, "£ of objective per approved initiative dropped", minimum=0),
+    },
     "solver": {
         "name": Key("solver", "highs", "highs or cbc"),
         "time_limit": Key("number", 60.0, "seconds", minimum=0),
         "gap": Key("number", 0.001, "relative gap at which a plan counts as optimal", minimum=0),
     },
 }
+
+# The columns of an approved plan (`approved_plan`): our own plan.csv has these and more (the rest
+# is ignored); a hand-made one may have just `id, start`.
+APPROVED_PLAN = Table(
+    "approved_plan", False, "initiative",
+    (
+        Column("id", "id", REQUIRED, meaning="initiative id"),
+        Column("start", "period", None, "period label", "the approved start; blank = not approved"),
+        Column("selected", "bool", True, meaning="false = not approved (as plan.csv writes it)"),
+    ),
+    "the plan the board approved",
+)
 
 # One entry of `adjustments`.
 ADJUSTMENT: dict[str, Key] = {

@@ -204,6 +204,16 @@ def portfolio_files(source: str | Path) -> list[Path]:
     return [source]
 
 
+def read_csv_table(path: str | Path, where: str | None = None) -> tuple[RawTable | None, list[Issue]]:
+    """One CSV file outside the portfolio (an approved plan) as text cells, and the problems met."""
+    path = Path(path)
+    result = ReadResult()
+    got = _read_csv(path, result)
+    where = where or path.name
+    issues = [Issue(i.severity, where, i.message, i.row, i.column) for i in result.issues]
+    return (RawTable(path.stem, where, *got) if got is not None else None), issues
+
+
 def read_portfolio(source: str | Path) -> ReadResult:
     """Every known table found at `source` (folder or .xlsx) and the problems met reading it."""
     source = Path(source)

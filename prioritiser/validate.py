@@ -21,10 +21,11 @@ import pandas as pd
 
 from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon, clean_label, parse_period
-from .portfolio import Portfolio
-from .scenario import Scenario, read_scenario
-from .schema import ID_PATTERN, MONEY_RESOURCES, REFERENCES, TABLES, Column, Table
-from .tables import RawTable, ReadResult, portfolio_files, read_portfolio
+from .portfolio import Portfolio, no_approved_plan
+from .scenario import Changes, Scenario, read_scenario
+from .schema import (APPROVED_PLAN, ID_PATTERN, MONEY_RESOURCES, REFERENCES, TABLES, TRAINING_RESOURCES, Column,
+                     Table)
+from .tables import RawTable, ReadResult, portfolio_files, read_csv_table, read_portfolio
 
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", ""}
@@ -104,6 +105,9 @@ def _coerce_number(raw: RawTable, col: Column, text: pd.Series, blank: pd.Series
             what = "negative" if col.minimum == 0 else f"below {col.minimum:g}"
             out.error(raw.where, f"{text[i]} is {what}; it must be at least {col.minimum:g}",
                       raw.row_number(i), col.name)
+    if col.above is not None:
+        for i in text.index[values <= col.above]:
+            out.error(raw.where, f"{text[i]} must be more than {col.above:g}", raw.row_number(i), col.name)
     if col.maximum is not None:
         for i in text.index[values > col.maximum]:
             out.error(raw.where, f"{text[i]} is above the maximum {col.maximum:g}", raw.row_number(i), col.name)
@@ -250,6 +254,10 @@ class _Context:
     mandatory_rows: dict[str, int] = field(default_factory=dict)
     undefined: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (table, column) -> unknown names
     bad_label_rows: dict[str, set] = field(default_factory=dict)  # table -> rows whose period label is bad
+    training_needs: set[str] = field(default_factory=set)  # resources the training table draws on
+    implicit: list[str] = field(default_factory=list)  # trainer / clinical_time made staff by training rows
+    approved: pd.DataFrame | None = None  # the approved set: index id, start (period index), label
+    why_must: dict[str, str] = field(default_factory=dict)  # id -> why it must be selected (planning cycle)
     where: dict[str, str] = field(init=False)  # table -> "initiatives.csv" or "trust.xlsx, sheet initiatives"
 
     def __post_init__(self):
@@ -334,7 +342,8 @@ class _Context:
 
 # Other names people give the tables' files and sheets, for "did you mean".
 _TABLE_ALIASES = {"initiatives": ("initiative",), "resources": ("resource",), "demands": ("demand",),
-                  "capacity": ("capacities",), "dependencies": ("dependency",), "funding": ("fundings",)}
+                  "capacity": ("capacities",), "dependencies": ("dependency",), "funding": ("fundings",),
+                  "training": ("trainings",)}
 
 
 def _names_table(found: str, name: str, folder: bool) -> bool:
@@ -604,7 +613,7 @@ def _check_forced(ctx: _Context) -> None:
 def _why_must(ctx: _Context, x: str) -> str:
     if x in ctx.mandatory_rows:
         return f"mandatory ({ctx.where['initiatives']}, row {ctx.mandatory_rows[x]})"
-    return "in force_in"
+    return ctx.why_must.get(x, "in force_in")
 
 
 def _check_must_select(ctx: _Context) -> None:
@@ -642,6 +651,208 @@ def _check_must_select(ctx: _Context) -> None:
         elif a in needed and b in needed:
             ctx.warn("dependencies", f"{a!r} and {b!r} exclude each other, but both are needed by initiatives "
                      "that must be selected: the run will be infeasible", dep.at[i, "_row"], "type")
+
+
+# ------------------------------------------------------------------------------- planning cycle (format v1.1)
+
+
+def _training_hours(tr: pd.DataFrame) -> dict[str, pd.Series]:
+    """What each training row draws in total, as format v1.1 defines it: trainer and clinical_time
+    in hours, revenue in pounds (the paid hours of bank and locum staff)."""
+    hours = tr["hours_each"].fillna(0) * tr["headcount"].fillna(0)
+    share = tr["bank_locum_share"].fillna(0)
+    return {"trainer": hours / tr["trainees_per_trainer"].fillna(10).clip(lower=1),
+            "clinical_time": hours * (1 - share),
+            "revenue": hours * share * tr["bank_rate"].fillna(0)}
+
+
+def _check_training_resources(ctx: _Context) -> None:
+    """Training draws on trainer and clinical_time: when the resources table lacks them they exist
+    implicitly, as staff (like capital and revenue); they must not be money."""
+    tr = ctx.t["training"]
+    if not len(tr):
+        return
+    ctx.training_needs = {r for r, amount in _training_hours(tr).items() if (amount > 0).any()}
+    res = ctx.t["resources"]
+    for r in TRAINING_RESOURCES:
+        if r not in ctx.training_needs:
+            continue
+        if r not in ctx.known_resources:
+            ctx.implicit.append(r)
+            ctx.known_resources.add(r)
+            ctx.kinds[r] = "staff"
+        elif ctx.kinds.get(r) == "money":
+            row = res.loc[res["resource"] == r, "_row"].iloc[0]
+            ctx.error("resources", f"{r} is money, but the training table puts staff time (FTE) on it: make it "
+                      "kind staff", row, "kind")
+
+
+def _check_status(ctx: _Context) -> None:
+    """An in_progress initiative starts in the first period; stop_cost is for in_progress ones only."""
+    ini = ctx.t["initiatives"]
+    es = ctx.periods["initiatives", "earliest_start"]
+    for i in ini.index[(ini["status"] == "in_progress") & es.notna() & (es != 0)]:
+        ctx.error("initiatives", f"an in_progress initiative is already being built, so it starts in the first "
+                  f"period ({ctx.horizon.labels[0]}): leave earliest_start blank (its duration and costs are what "
+                  "remains)", ini.at[i, "_row"], "earliest_start")
+    for i in ini.index[(ini["status"] != "in_progress") & (ini["stop_cost"].fillna(0) > 0)]:
+        ctx.warn("initiatives", f"stop_cost applies only to in_progress initiatives ({ini.at[i, 'id']} is "
+                 f"{ini.at[i, 'status'] or 'proposed'}); ignored", ini.at[i, "_row"], "stop_cost")
+
+
+def _approved_row(ctx: _Context, where: str, iid: str, label: str, row: int, in_progress: set) -> int | None:
+    """The period index of one approved start, or None (reported) when it cannot be one."""
+    horizon = ctx.horizon
+    s = horizon.index(label)
+    if s is None:
+        ctx.out.error(where, f"{label!r} is not a {horizon.granularity.value} label (e.g. "
+                      f"{LABEL_EXAMPLES[horizon.granularity]!r})", row, "start")
+    elif s < 0 and iid not in in_progress:
+        ctx.out.error(where, f"{iid} starts {label}, before the new horizon begins ({horizon.labels[0]}): if it has "
+                      f"started, set its status to in_progress in {ctx.where['initiatives']} (with the duration "
+                      "and costs that remain); if not, give it a start inside the horizon", row, "start")
+    elif s >= horizon.T:
+        ctx.out.error(where, f"{label} is after the horizon ends ({ctx.span})", row, "start")
+    else:
+        if s > 0 and iid in in_progress:
+            ctx.out.warn(where, f"{iid} is in progress, so it started before {horizon.labels[0]}; its approved start "
+                         f"{label} is read as 'already started'", row, "start")
+        return int(s)
+    return None
+
+
+def _read_approved_plan(ctx: _Context) -> None:
+    """The approved set: the rows of `approved_plan` with a start (and not `selected` false)."""
+    scenario = ctx.scenario
+    path = scenario.approved_plan
+    if path is None:
+        if scenario.settings.changes != Changes():
+            ctx.out.warn(scenario.where_of("changes"), "changes has no effect without approved_plan",
+                         column="changes")
+        return
+    where = display_path(path)
+    if not path.is_file():
+        ctx.out.error(scenario.where_of("approved_plan"), f"approved plan not found: {where}",
+                      column="approved_plan")
+        return
+    raw, issues = read_csv_table(path, where)
+    ctx.out.issues.extend(issues)
+    if raw is None:
+        return
+    plan, _ = _typed_table(raw, APPROVED_PLAN, ctx.out)
+    if "id" not in raw.frame.columns:
+        return  # reported: the required column is missing
+    _duplicates(plan, "id", where, "id", ctx.out)
+    ini = ctx.t["initiatives"]
+    in_progress = set(ini["id"][ini["status"] == "in_progress"])
+    chosen = raw.frame["selected"].str.lower() != "" if "selected" in raw.frame else pd.Series(False, plan.index)
+    approved = []
+    for i in plan.index:
+        iid, row = plan.at[i, "id"], plan.at[i, "_row"]
+        label = clean_label(plan.at[i, "start"], ctx.horizon.granularity)
+        if iid == "" or (ctx.defines("initiatives") and iid not in ctx.ids):
+            if iid != "":
+                ctx.out.error(where, f"initiative {iid!r} is not in the portfolio ({ctx.where['initiatives']})",
+                              row, "id")
+            continue
+        if label == "" or (chosen[i] and not plan.at[i, "selected"]):
+            continue  # not approved
+        s = _approved_row(ctx, where, iid, label, row, in_progress)
+        if s is not None:
+            approved.append((iid, s, label))
+    ctx.approved = pd.DataFrame(approved, columns=["initiative", "start", "label"]).drop_duplicates(
+        "initiative").set_index("initiative")
+    _warn_unapproved(ctx, where)
+
+
+def _warn_unapproved(ctx: _Context, where: str) -> None:
+    """Initiatives marked approved, or in progress, that the approved plan does not approve."""
+    ini = ctx.t["initiatives"]
+    for iid, status, row in zip(ini["id"], ini["status"], ini["_row"]):
+        if iid in ctx.approved.index:
+            continue
+        if status == "approved":
+            ctx.warn("initiatives", f"{iid} is marked approved but has no start in the approved plan ({where}): "
+                     "re-planning treats it as not approved", row, "status")
+        elif status == "in_progress":
+            ctx.warn("initiatives", f"{iid} is in progress but not in the approved plan ({where}): if it continues "
+                     "it is reported as added", row, "status")
+
+
+def _check_kept(ctx: _Context) -> None:
+    """In-progress initiatives the scenario may not stop, and approved ones `changes.keep` keeps in,
+    must be selected; forcing one out contradicts the scenario."""
+    scenario, ini = ctx.scenario, ctx.t["initiatives"]
+    settings, forced_out = scenario.settings, set(scenario.settings.force_out)
+    for iid, status, row in zip(ini["id"], ini["status"], ini["_row"]):
+        if status != "in_progress" or iid in ctx.must or settings.allow_stopping:
+            continue
+        if iid in forced_out:
+            ctx.out.error(scenario.where_of("force_out"), f"{iid!r} is in progress: forcing it out stops it, "
+                          "which needs allow_stopping: true in the scenario", column="force_out")
+        else:
+            ctx.why_must[iid] = f"in progress ({ctx.where['initiatives']}, row {row}) and may not stop"
+            ctx.must.add(iid)
+    keep = settings.changes.keep
+    if keep == "none" or ctx.approved is None:
+        return
+    for iid in ctx.approved.index:
+        if iid in forced_out:
+            ctx.out.error(scenario.where_of("force_out"), f"{iid!r} is approved and changes.keep is {keep}, so it "
+                          "stays in: remove it from force_out or set changes.keep: none", column="force_out")
+        elif iid not in ctx.must:
+            ctx.why_must[iid] = f"approved and changes.keep is {keep}"
+            ctx.must.add(iid)
+
+
+def _check_training_windows(ctx: _Context) -> None:
+    """A must-select initiative whose staff cannot all be trained inside the horizon cannot be planned:
+    training ends with the last build period and may not start before the horizon does."""
+    tr, ini, horizon = ctx.t["training"], ctx.t["initiatives"], ctx.horizon
+    if not len(tr) or "initiatives" in ctx.unusable:
+        return
+    longest = tr.sort_values("periods_before_go_live", kind="stable").drop_duplicates("initiative", keep="last")
+    longest = longest.set_index("initiative")
+    es = ctx.periods["initiatives", "earliest_start"].fillna(0)
+    lf = ctx.periods["initiatives", "latest_finish"]
+    for i in ini.index:
+        iid, d = ini.at[i, "id"], ini.at[i, "duration"]
+        if iid not in longest.index or iid not in ctx.must or ini.at[i, "status"] == "in_progress" or d != d:
+            continue
+        k = longest.at[iid, "periods_before_go_live"]
+        first = max(es[i], k - d)
+        last = min(horizon.T - d, lf[i] - d + 1 if lf[i] == lf[i] else horizon.T)
+        if first > last:
+            build_by = int(min(horizon.T - 1, lf[i])) if lf[i] == lf[i] else horizon.T - 1
+            ctx.error("training", f"{iid} is {_why_must(ctx, iid)}, but its staff cannot all be trained inside the "
+                      f"horizon: training takes {int(k)} period(s) ending with its last build period, so it would "
+                      f"have to start at or after {horizon.label(int(first))} and finish building by "
+                      f"{horizon.label(build_by)}", longest.at[iid, "_row"], "periods_before_go_live")
+
+
+def _training_demands(ctx: _Context, initiatives: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+    """Each training row as demand rows: in each of its K training periods (start offsets d-K .. d-1, which
+    may fall before the start), hours / K on trainer and clinical_time as FTE (one FTE in a period is
+    hours_per_fte / periods per year hours), and the bank and locum pay / K on revenue."""
+    tr, P = ctx.t["training"], ctx.horizon.per_year
+    columns = ["initiative", "resource", "offset_kind", "k", "amount", "training_row"]
+    if not len(tr):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    K = tr["periods_before_go_live"].fillna(1).astype(int).to_numpy()
+    d = initiatives["duration"].reindex(tr["initiative"]).to_numpy(np.int64)
+    owner = np.repeat(np.arange(len(tr)), K)
+    j = np.arange(len(owner)) - np.repeat(np.cumsum(K) - K, K)  # 0 .. K-1 within each row
+    frames = []
+    for r, total in _training_hours(tr).items():
+        per_period = total.to_numpy(float) / K
+        if r != "revenue":
+            per_period = per_period * P / float(resources.at[r, "hours_per_fte"]) if r in resources.index else \
+                per_period * 0
+        keep = per_period[owner] > 0
+        frames.append(pd.DataFrame({"initiative": tr["initiative"].to_numpy()[owner][keep], "resource": r,
+                                    "offset_kind": "k", "k": (d - K)[owner][keep] + j[keep],
+                                    "amount": per_period[owner][keep], "training_row": owner[keep]}))
+    return pd.concat(frames, ignore_index=True)[columns]
 
 
 def _check_scenario_names(ctx: _Context) -> None:
@@ -686,6 +897,7 @@ def _warn_coverage(ctx: _Context) -> None:
     if ctx.scenario.settings.external and ((res["kind"] == "staff") & (res["external_cost"].fillna(0) > 0)
                                            & (res["external_max"].fillna(0) > 0)).any():
         used.add("revenue")  # external staff are paid from revenue
+    used |= ctx.training_needs
     covered: dict[str, set[int]] = {}
     for r, ps in zip(cap["resource"], ctx.periods["capacity", "period"]):
         covered.setdefault(r, set()).update(ps)
@@ -720,6 +932,9 @@ def _initiatives_table(ctx: _Context) -> pd.DataFrame:
     for col in ("capital_cost", "revenue_cost", "running_cost", "benefit", "revenue"):
         initiatives[col] = ini[col].astype(float)
     initiatives["ramp"] = ini["ramp"].astype(int)
+    initiatives["status"] = ini["status"].where(ini["status"] != "", "proposed")
+    # stop_cost means something only for work in progress (a warning said so)
+    initiatives["stop_cost"] = ini["stop_cost"].astype(float).where(initiatives["status"] == "in_progress", 0.0)
     passthrough = [c for c in ini.columns if c not in initiatives.columns and c not in ("id", "_row")]
     for col in passthrough:
         initiatives[col] = ini[col].astype(float) if col.startswith("score_") else ini[col]
@@ -730,14 +945,18 @@ def _initiatives_table(ctx: _Context) -> pd.DataFrame:
 def _resources_table(ctx: _Context) -> pd.DataFrame:
     res = ctx.t["resources"]
     resources = pd.DataFrame({"kind": res["kind"], "external_cost": res["external_cost"].astype(float),
-                              "external_max": res["external_max"].astype(float)})
+                              "external_max": res["external_max"].astype(float),
+                              "hours_per_fte": res["hours_per_fte"].astype(float)})
     resources.index = pd.Index(res["resource"], name=TABLES["resources"].index)
+    hours = TABLES["resources"].column("hours_per_fte").default
     for m in MONEY_RESOURCES:
         if m not in resources.index:
-            resources.loc[m] = ["money", 0.0, 0.0]
+            resources.loc[m] = ["money", 0.0, 0.0, hours]
+    for r in ctx.implicit:  # trainer / clinical_time, made staff by the training table
+        resources.loc[r] = ["staff", 0.0, 0.0, hours]
     resources.loc[resources["kind"] == "money", "external_max"] = 0.0
     for extra in res.columns:
-        if extra not in ("resource", "kind", "external_cost", "external_max", "_row"):
+        if extra not in ("resource", "kind", "external_cost", "external_max", "hours_per_fte", "_row"):
             resources[extra] = pd.Series(list(res[extra]), index=res["resource"])
     return resources
 
@@ -748,6 +967,12 @@ def _entity_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
     (offset_kind, k), (capacity_row, milestone_period) = ctx.offsets, ctx.funding_rows
     demands = pd.DataFrame({"initiative": dem["initiative"], "resource": dem["resource"],
                             "offset_kind": offset_kind, "k": k, "amount": dem["amount"].astype(float)})
+    initiatives, resources = _initiatives_table(ctx), _resources_table(ctx)
+    demands = pd.concat([demands.assign(training_row=None), _training_demands(ctx, initiatives, resources)],
+                        ignore_index=True)
+    demands["k"] = demands["k"].astype(np.int64)
+    demands["amount"] = demands["amount"].astype(float)
+    demands["training_row"] = demands["training_row"].astype("Int64")
     capacity = pd.DataFrame({"resource": cap["resource"], "period": cap["period"],
                              "periods": ctx.periods["capacity", "period"],
                              "amount": cap["amount"].astype(float)}).reset_index(drop=True)
@@ -758,8 +983,10 @@ def _entity_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
                             "capacity_row": capacity_row, "milestone_period": milestone_period}).reset_index(drop=True)
     dependencies = pd.DataFrame({"predecessor": dep["predecessor"], "successor": dep["successor"],
                                  "type": dep["type"], "lag": dep["lag"].astype(int)}).reset_index(drop=True)
-    return {"initiatives": _initiatives_table(ctx), "resources": _resources_table(ctx), "demands": demands,
-            "capacity": capacity, "funding": funding, "dependencies": dependencies}
+    training = ctx.t["training"].drop(columns="_row").reset_index(drop=True)
+    approved = ctx.approved if ctx.approved is not None else no_approved_plan()
+    return {"initiatives": initiatives, "resources": resources, "demands": demands, "capacity": capacity,
+            "funding": funding, "dependencies": dependencies, "training": training, "approved": approved}
 
 
 def _apply_adjustments(ctx: _Context, capacity: pd.DataFrame, funding: pd.DataFrame) -> None:
@@ -792,7 +1019,8 @@ def _apply_adjustments(ctx: _Context, capacity: pd.DataFrame, funding: pd.DataFr
 
 def input_files(scenario: Scenario) -> list[Path]:
     """Every file a run reads: the scenario, each file it extends, and the portfolio's tables."""
-    return [*scenario.files, *portfolio_files(scenario.portfolio)]
+    approved = [scenario.approved_plan] if scenario.approved_plan is not None else []
+    return [*scenario.files, *portfolio_files(scenario.portfolio), *approved]
 
 
 def hash_files(paths) -> str:
@@ -846,8 +1074,9 @@ def _read_source(scenario: Scenario, out: _Collector) -> ReadResult | None:
     return read
 
 
-_RULES = (_check_presence, _type_tables, _check_initiatives, _check_resources, _check_references, _check_offsets,
-          _check_periods, _check_funding, _check_dependency_graph, _check_forced, _check_must_select,
+_RULES = (_check_presence, _type_tables, _check_initiatives, _check_resources, _check_training_resources,
+          _check_references, _check_offsets, _check_periods, _check_funding, _check_dependency_graph, _check_status,
+          _read_approved_plan, _check_forced, _check_kept, _check_must_select, _check_training_windows,
           _check_scenario_names, _warn_coverage)
 
 

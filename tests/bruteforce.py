@@ -31,7 +31,7 @@ def _options(ck: PlanChecker, i: int) -> list[Optional[int]]:
     if iid in ck.force_out:
         return [None]
     starts: list[Optional[int]] = list(ck.allowed_starts(i))
-    if not (ck.mandatory[i] or iid in ck.force_in):
+    if not ck.required(i):  # mandatory, forced in, in progress (not stoppable), approved and kept
         starts = [None] + starts
     return starts
 
@@ -144,7 +144,10 @@ INITIATIVE_DEFAULTS = {
     "benefit": 0.0,
     "revenue": 0.0,
     "ramp": 0,
+    "status": "proposed",
+    "stop_cost": 0.0,
 }
+TRAINING_DEFAULTS = {"bank_locum_share": 0.0, "bank_rate": 0.0, "trainees_per_trainer": 10.0, "periods_before_go_live": 1}
 
 
 def build_portfolio(
@@ -163,6 +166,10 @@ def build_portfolio(
     external: bool = True,
     force_in: Iterable[str] = (),
     force_out: Iterable[str] = (),
+    training: Iterable[dict] = (),
+    approved: Optional[dict] = None,
+    allow_stopping: bool = False,
+    changes: Optional[dict] = None,
 ):
     """A Portfolio-shaped SimpleNamespace.
 
@@ -171,7 +178,9 @@ def build_portfolio(
     (capital and revenue are added); demands: ``(initiative, resource, offset, amount)``
     with offset ``"build"``, ``"run"`` or an int k; capacity: ``(resource, label, amount)``
     with a period or financial-year label; funding: ``(source, resource, label, amount,
-    milestone or None)``; dependencies: ``(predecessor, successor, type, lag)``.
+    milestone or None)``; dependencies: ``(predecessor, successor, type, lag)``; training: dicts of
+    the training table's columns; approved: ``{id: start index}`` (below 0: before the horizon);
+    changes: ``keep``, ``max_moved``, ``move_penalty``, ``drop_penalty``.
     """
     labels, fy, per_year = period_labels(T, granularity, start_year)
     horizon = SimpleNamespace(labels=labels, T=T, per_year=per_year, fy=fy)
@@ -188,7 +197,7 @@ def build_portfolio(
         ini[c] = ini[c].astype(int)
     ini["latest_finish"] = pd.array([None if v is None or pd.isna(v) else int(v) for v in ini["latest_finish"]], dtype="Int64")
     ini["mandatory"] = ini["mandatory"].astype(bool)
-    for c in ("capital_cost", "revenue_cost", "running_cost", "benefit", "revenue"):
+    for c in ("capital_cost", "revenue_cost", "running_cost", "benefit", "revenue", "stop_cost"):
         ini[c] = ini[c].astype(float)
     for c in ini.columns:
         if c.startswith("score_"):
@@ -201,6 +210,7 @@ def build_portfolio(
     for r in resources:
         res_rows.append({"kind": "staff", "external_cost": 0.0, "external_max": 0.0, **r})
     res = pd.DataFrame(res_rows).set_index("resource")
+    res["hours_per_fte"] = res["hours_per_fte"].fillna(1650.0) if "hours_per_fte" in res else 1650.0
 
     dem = pd.DataFrame(
         [
@@ -246,6 +256,12 @@ def build_portfolio(
         columns=["predecessor", "successor", "type", "lag"],
     )
 
+    train = pd.DataFrame([{**TRAINING_DEFAULTS, **row} for row in training],
+                         columns=["initiative", "staff_group", "headcount", "bank_locum_share", "hours_each", "bank_rate",
+                                  "trainees_per_trainer", "periods_before_go_live"])
+    approved_frame = pd.DataFrame({"start": pd.Series(dict(approved or {}), dtype="int64")})
+    approved_frame.index.name = "initiative"
+    approved_frame["label"] = ""
     w = {"benefit": 1.0, "revenue": 1.0, "in_year_revenue": 0.0, "alignment": 0.0, "cost": 1.0}
     w.update(weights or {})
     settings = SimpleNamespace(
@@ -255,6 +271,9 @@ def build_portfolio(
         external=external,
         force_in=list(force_in),
         force_out=list(force_out),
+        allow_stopping=allow_stopping,
+        changes=SimpleNamespace(**{"keep": "none", "max_moved": None, "move_penalty": 0.0, "drop_penalty": 0.0,
+                                   **(changes or {})}),
     )
     return SimpleNamespace(
         horizon=horizon,
@@ -265,4 +284,6 @@ def build_portfolio(
         funding=fund,
         dependencies=dep,
         settings=settings,
+        training=train,
+        approved=approved_frame,
     )

@@ -50,8 +50,13 @@ def empty_layout(title: str, note: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------- roadmap
+MARKS = {"in_progress": "▶", "approved": "✓"}  # after an id on the roadmap: in flight, approved
+
+
 def roadmap(result, colours: dict[str, str] | None = None) -> tuple[list, dict]:
-    """Gantt of the selected initiatives: one bar per build, coloured by category (hatched = mandatory)."""
+    """Gantt of the selected initiatives: one bar per build, coloured by category (hatched = mandatory);
+    ▶ after an id marks work in flight and ✓ an approved initiative, and a black tick (its own trace)
+    each approved initiative's approved start, so a move shows as a bar away from its tick."""
     title = "Roadmap: when each selected initiative is built (bar) and goes live (bar end)"
     if result is None or not result.has_plan:
         return [], empty_layout(title, "No plan to show.")
@@ -60,8 +65,10 @@ def roadmap(result, colours: dict[str, str] | None = None) -> tuple[list, dict]:
     sel = plan[plan["selected"]].copy()
     colours = colours or category_colours(plan["category"])
     sel["cat"] = [c if isinstance(c, str) and c.strip() else "" for c in sel["category"]]
-    sel = sel.sort_values(["start_index", "go_live_index"]).assign(
-        label=lambda d: [f"{i}  {_short(n)}" for i, n in zip(d.index, d["name"])])
+    status = sel["status"] if "status" in sel else pd.Series("proposed", index=sel.index)
+    sel = sel.assign(mark=[MARKS.get(s, "") for s in status]).sort_values(["start_index", "go_live_index"]).assign(
+        label=lambda d: [f"{i} {m}  {_short(n)}" if m else f"{i}  {_short(n)}"
+                         for i, m, n in zip(d.index, d["mark"], d["name"])])
     dur = (sel["go_live_index"] - sel["start_index"]).to_numpy()
     sel["duration"] = dur
     traces = []
@@ -69,7 +76,8 @@ def roadmap(result, colours: dict[str, str] | None = None) -> tuple[list, dict]:
         part = sel[sel["cat"] == cat]
         custom = np.column_stack([part.index, part["name"], part["start"], part["go_live"],
                                   [money(v) for v in part["value"]],
-                                  ["yes" if m else "no" for m in part["mandatory"]]])
+                                  ["yes" if m else "no" for m in part["mandatory"]],
+                                  [_status_words(s) for s in part.get("status", ["proposed"] * len(part))]])
         traces.append(go.Bar(
             name=pretty(cat) if cat else "No category", orientation="h", y=list(part["label"]),
             x=list(part["duration"]), base=list(part["start_index"]), width=0.72,
@@ -80,7 +88,8 @@ def roadmap(result, colours: dict[str, str] | None = None) -> tuple[list, dict]:
             textfont=dict(color="white", size=11),
             hovertemplate="<b>%{customdata[0]}</b> %{customdata[1]}<br>build from %{customdata[2]}, live "
                           "%{customdata[3]}<br>net value %{customdata[4]} · mandatory %{customdata[5]}"
-                          "<extra>%{fullData.name}</extra>"))
+                          "%{customdata[6]}<extra>%{fullData.name}</extra>"))
+    traces += _approved_ticks(result, sel)
     fy_starts = [p for p in range(H.T) if p == 0 or H.fy[p] != H.fy[p - 1]]
     order = list(sel["label"])
     layout = dict(
@@ -96,6 +105,26 @@ def roadmap(result, colours: dict[str, str] | None = None) -> tuple[list, dict]:
         annotations=[],
         margin=dict(l=10, r=20, t=60, b=50))
     return traces, layout
+
+
+def _status_words(status) -> str:
+    return {"in_progress": " · in flight", "approved": " · approved"}.get(str(status), "")
+
+
+def _approved_ticks(result, sel: pd.DataFrame) -> list:
+    """A thin black bar at each selected approved initiative's approved start (none without an approved plan)."""
+    p = result.portfolio
+    starts = pd.Series(p.approved_starts, index=p.ids).reindex(sel.index)
+    ticks = sel[starts.to_numpy() >= 0]
+    if ticks.empty:
+        return []
+    a = starts[ticks.index].to_numpy()
+    labels = [p.horizon.label(int(x)) if not p.in_progress[p.ids.get_loc(i)] else "in flight"
+              for i, x in zip(ticks.index, a)]
+    return [go.Bar(name="Approved start", orientation="h", y=list(ticks["label"]), x=[0.14] * len(ticks),
+                   base=list(a - 0.07), width=0.95, marker=dict(color="#111111"), customdata=np.column_stack(
+                       [ticks.index, labels]), hovertemplate="<b>%{customdata[0]}</b> approved to start "
+                   "%{customdata[1]}<extra></extra>")]
 
 
 def _short(text, n: int = 42) -> str:

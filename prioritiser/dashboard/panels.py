@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from prioritiser.formatting import money, percent, score
+from prioritiser.replan import changes_table
 # spend_by_year is the table of summary.json and report.xlsx, so the page and the report agree
-from prioritiser.report import spend_by_year
+from prioritiser.report import diagnosis_lines, spend_by_year
 
 from .formatting import esc, status_sentence
 
@@ -153,6 +154,7 @@ def initiative_rows(result, query: str = "", show: str = "All initiatives", sort
         "start": plan["start"].fillna("").astype(str), "go_live": plan["go_live"].fillna("").astype(str),
         "start_index": plan["start_index"].to_numpy(), "go_live_index": plan["go_live_index"].to_numpy(),
         "value": plan["value"].astype(float).to_numpy(), "reason": plan["reason"].fillna("").astype(str),
+        "status": plan["status"].astype(str).to_numpy() if "status" in plan else "proposed",
     })
     if show == "In the plan":
         rows = rows[rows["in_plan"] == "in"]
@@ -181,7 +183,9 @@ def table_html(rows: pd.DataFrame, total: int, caption: str = "") -> str:
     body = []
     for r in rows.itertuples(index=False):
         cls = "row-in" if r.in_plan == "in" else "row-out"
-        status = ("In" if r.in_plan == "in" else "Out") + (" (mandatory)" if r.mandatory else "")
+        marks = [m for m, on in (("mandatory", r.mandatory), ("in flight", r.status == "in_progress"),
+                                 ("approved", r.status == "approved")) if on]
+        status = ("In" if r.in_plan == "in" else "Out") + (f" ({', '.join(marks)})" if marks else "")
         body.append(
             f'<tr class="{cls}" data-id="{esc(r.id)}"><td class="col-id">{esc(r.id)}</td>'
             f'<td class="col-name">{esc(r.name)}</td><td class="col-category">{esc(r.category)}</td>'
@@ -194,6 +198,50 @@ def table_html(rows: pd.DataFrame, total: int, caption: str = "") -> str:
     cap = esc(caption or f"Showing {len(rows)} of {total} initiatives")
     return (f'<div class="pd-table-wrap" tabindex="0"><table class="pd-table initiatives-table">'
             f'<caption>{cap}</caption><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+
+
+# -------------------------------------------------------------------------------------- changes
+CHANGE_WORDS = {"stopped": "Stopped (was in flight)", "dropped": "Dropped", "moved": "Moved", "added": "Added"}
+
+
+def changes_html(result) -> str:
+    """The plan's changes against the approved plan (replan.changes_table, as changes.csv), their price,
+    or why the approved plan cannot be kept."""
+    if result is None:
+        return ""
+    p = result.portfolio
+    if result.diagnosis:
+        items = "".join(f"<li>{esc(line.strip())}</li>" for line in diagnosis_lines(result)[1:])
+        return (f'<div class="pd-changes-box changes-box" role="alert"><p><b>The approved plan cannot be kept</b> '
+                f"under these settings: no plan meets every rule. In the way:</p><ul>{items}</ul><p>Find the money "
+                "or staff, or switch off <b>Keep approved starts</b> to see what the best re-plan changes.</p></div>")
+    if not result.has_plan:
+        return ""
+    if not len(p.approved):
+        stopped = [i for i, s in zip(p.ids, p.in_progress) if s and result.starts.get(i) is None]
+        note = f" Stopped: {', '.join(stopped)}." if stopped else ""
+        return ('<div class="pd-changes-box changes-box"><p>This scenario has no approved plan to compare with.'
+                f"{esc(note)}</p></div>")
+    table = changes_table(p, result.starts, result.plan)
+    if table.empty:
+        return ('<div class="pd-changes-box changes-box"><p>No change: every approved initiative keeps its start, '
+                "and nothing is added.</p></div>")
+    names = result.plan["name"]
+    body = "".join(
+        f'<tr class="change-{esc(r.change)}" data-id="{esc(r.id)}"><td class="col-id">{esc(r.id)}</td>'
+        f'<td>{esc(names.get(r.id, ""))}</td><td>{esc(r.approved_start)}</td><td>{esc(r.new_start)}</td>'
+        f'<td>{esc(CHANGE_WORDS[r.change])}</td><td class="col-reason">{esc(r.reason)}</td></tr>'
+        for r in table.itertuples(index=False))
+    counts = ", ".join(f"{(table['change'] == k).sum()} {k}" for k in CHANGE_WORDS if (table["change"] == k).any())
+    c = result.components
+    price = "; ".join(part for part in (
+        f"change penalties {money(c['change_penalty'])}" if c.get("change_penalty") else "",
+        f"stop costs paid {money(c['stop_cost'])}" if c.get("stop_cost") else "") if part)
+    caption = f"{len(table)} change(s) against the approved plan: {counts}" + (f" ({price})" if price else "")
+    return (f'<div class="pd-table-wrap"><table class="pd-table changes-table"><caption>{esc(caption)}</caption>'
+            '<thead><tr><th scope="col">ID</th><th scope="col">Initiative</th><th scope="col">Approved start</th>'
+            '<th scope="col">New start</th><th scope="col">Change</th><th scope="col">Why</th></tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 # -------------------------------------------------------------------------------------- compare
@@ -273,4 +321,4 @@ def stress_html(table: pd.DataFrame | None, label: str = "") -> str:
 
 
 __all__ = ["headline_html", "status_html", "issues_html", "initiative_rows", "table_html", "compare_html",
-           "stress_html", "headline_figures"]
+           "stress_html", "headline_figures", "changes_html"]

@@ -21,7 +21,7 @@ from traitlets import Bool, Dict, Float, HasTraits, Instance, List, Unicode, obs
 from prioritiser import engine, whatif
 from prioritiser.errors import InputError, Issue
 from prioritiser.result import Result, Status
-from prioritiser.scenario import WEIGHT_KEYS, Adjustment, Scenario, SolverOptions, write_scenario
+from prioritiser.scenario import WEIGHT_KEYS, Adjustment, Changes, Scenario, SolverOptions, write_scenario
 from prioritiser.solvers import silence_banner
 from prioritiser.validate import load as load_portfolio
 
@@ -39,7 +39,7 @@ _CACHE: OrderedDict[str, Result] = OrderedDict()
 
 # Traits that are inputs to the model: changing one makes the current plan stale.
 INPUT_TRAITS = ("capital", "revenue", "staff", "weights", "discount_rate", "external", "force_in", "force_out",
-                "time_limit", "gap", "solver")
+                "time_limit", "gap", "solver", "keep_approved", "allow_stopping")
 
 
 
@@ -110,6 +110,8 @@ class DashboardState(HasTraits):
     external = Bool(True, help="allow buying external staff")
     force_in = List(Unicode())
     force_out = List(Unicode())
+    keep_approved = Bool(False, help="keep every approved initiative at its approved start (changes.keep: start)")
+    allow_stopping = Bool(False, help="work in flight may be stopped, paying its stop cost")
     time_limit = Float(DEFAULT_TIME_LIMIT)
     gap = Float(DEFAULT_GAP)
     solver = Unicode("highs")
@@ -185,6 +187,8 @@ class DashboardState(HasTraits):
                 self.external = bool(s.external)
                 self.force_in = list(s.force_in)
                 self.force_out = list(s.force_out)
+                self.keep_approved = s.changes.keep == "start"
+                self.allow_stopping = bool(s.allow_stopping)
                 self.solver = scenario.solver.name
                 self.time_limit = min(float(scenario.solver.time_limit), DEFAULT_TIME_LIMIT)
                 self.gap = max(float(scenario.solver.gap), DEFAULT_GAP)
@@ -220,12 +224,21 @@ class DashboardState(HasTraits):
         extra = self.adjustments()
         settings = {"weights": {**base.settings.weights, **{k: float(v) for k, v in self.weights.items()}},
                     "discount_rate": float(self.discount_rate), "external": bool(self.external),
-                    "force_in": list(self.force_in), "force_out": list(self.force_out)}
+                    "force_in": list(self.force_in), "force_out": list(self.force_out),
+                    "allow_stopping": bool(self.allow_stopping), "changes": self.changes()}
         changed = bool(extra) or any(getattr(base.settings, k) != v for k, v in settings.items())
         # the horizon is written out whole, so the downloaded file says which granularity it has
         return base.replace(name=f"{base.name}-what-if" if changed else base.name, horizon=base.horizon,
                             adjustments=[*base.adjustments, *extra],
                             solver=SolverOptions(self.solver, float(self.time_limit), float(self.gap)), **settings)
+
+    def changes(self) -> Changes:
+        """The scenario's `changes`, with the page's "keep approved starts" switch: on, keep: start; off,
+        the scenario's own mode (none if it was start)."""
+        own = self.base.settings.changes
+        keep = "start" if self.keep_approved else (own.keep if own.keep != "start" else "none")
+        return Changes(keep=keep, max_moved=own.max_moved, move_penalty=own.move_penalty,
+                       drop_penalty=own.drop_penalty)
 
     # ------------------------------------------------------------------ solving
     @observe(*INPUT_TRAITS)
@@ -337,6 +350,10 @@ class DashboardState(HasTraits):
             parts.append("forced out: " + ", ".join(scenario.settings.force_out))
         if not scenario.settings.external:
             parts.append("no external staff")
+        if scenario.approved_plan is not None and scenario.settings.changes.keep == "start":
+            parts.append("approved starts kept")
+        if scenario.settings.allow_stopping:
+            parts.append("stopping allowed")
         return "; ".join(parts)
 
     def comparison(self):

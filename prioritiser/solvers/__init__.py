@@ -74,24 +74,26 @@ def _close(a: float, b: float) -> bool:
 
 
 def audit(model: Model, out: SolveOutcome, start: np.ndarray | None, given: bool, known: tuple = ()) -> list[str]:
-    """What our own numbers contradict in a solver's answer, in words ([] when nothing).
+    """What our own numbers contradict in a solver's answer, in words ([] when nothing). Values are in
+    the solver's own objective (`Model.solver_value`: with the objective's constant and the tie-break
+    toward an approved plan), which is what its claims are about.
 
     `start` is a plan we know (rank-and-place), `given` says whether the solver was given it, and
     `known` holds other plans found before (earlier attempts)."""
-    values = [float(model.c @ x) for x in (start, *known) if x is not None and fits_model(model, x)]
+    values = [model.solver_value(x) for x in (start, *known) if x is not None and fits_model(model, x)]
     best_known = max(values, default=None)
     if out.x is None:
         if out.status is Status.INFEASIBLE and best_known is not None:
             return [f"reported no feasible plan, yet a plan worth {best_known:,.2f} is known"]
         return []
-    own = float(model.c @ out.x)
+    own = model.solver_value(out.x)
     problems = []
     fits = fits_model(model, out.x)
     if not fits:
         problems.append("returned a plan that breaks the model's own limits")
     if out.objective is not None and not _close(own, out.objective):
         problems.append(f"reported an objective of {out.objective:,.2f} for a plan worth {own:,.2f}")
-    start_value = float(model.c @ start) if given and start is not None and fits_model(model, start) else None
+    start_value = model.solver_value(start) if given and start is not None and fits_model(model, start) else None
     if start_value is not None and own < start_value and not _close(own, start_value):
         problems.append(f"returned a plan worth {own:,.2f}, worse than the start it was given ({start_value:,.2f})")
     best = max([v for v in (own if fits else None, best_known) if v is not None], default=None)
@@ -105,8 +107,8 @@ def _combine(model: Model, attempts: list[SolveOutcome], clean: SolveOutcome | N
     """One outcome from several attempts: the best plan that keeps the model's rows (the others
     kept as fall-backs) and the tightest bound no known plan contradicts."""
     plans = [a.x for a in attempts if a.x is not None and fits_model(model, a.x)]
-    plans.sort(key=lambda x: -float(model.c @ x))
-    best = float(model.c @ plans[0]) if plans else None
+    plans.sort(key=lambda x: -model.solver_value(x))
+    best = model.solver_value(plans[0]) if plans else None
     bounds = [a.bound for a in attempts if a.bound is not None and (best is None or a.bound >= best or _close(a.bound, best))]
     first = attempts[0]
     out = SolveOutcome(clean.status if clean is not None else Status.FEASIBLE if plans else Status.ERROR,
@@ -163,7 +165,7 @@ def _search(session: Session, model: Model, out: SolveOutcome, gap: float, deadl
     x, improvements = lns.neighbourhood_search(session, model, out.x, deadline, enough=enough, on_improved=better)
     if improvements:
         out.plans.insert(0, out.x)
-        out.x, out.objective, out.lns_improvements = x, float(model.c @ x), improvements
+        out.x, out.objective, out.lns_improvements = x, model.solver_value(x), improvements
         out.message = "; ".join(filter(None, [out.message, f"neighbourhood search improved the plan "
                                                            f"{improvements} time(s)"]))
     return out
@@ -185,7 +187,7 @@ def solve(model: Model, name: str, time_limit: float, gap: float, start: np.ndar
     out = session.solve(bb_limit, gap, start=start, stall=stall, progress=progress)
     out = _believe(model, session, out, start, gap, threads, t0 + bb_limit, time_limit)
     proven = out.x is not None and out.bound is not None and \
-        relative_gap(float(model.c @ out.x), out.bound) <= gap + GAP_SLACK
+        relative_gap(model.solver_value(out.x), out.bound) <= gap + GAP_SLACK
     if search and out.x is not None and not proven and time.perf_counter() < t0 + time_limit - 0.5:
         out = _search(session, model, out, gap, t0 + time_limit, progress)
     out.seconds, out.tolerance = time.perf_counter() - t0, float(gap)

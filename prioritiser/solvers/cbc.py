@@ -55,7 +55,11 @@ def _problem(model: Model):
     prob = pulp.LpProblem("portfolio", pulp.LpMaximize)
     v = [pulp.LpVariable(f"v{j}", 0, float(model.col_hi[j]),
                          pulp.LpInteger if model.integer[j] else pulp.LpContinuous) for j in range(model.n_cols)]
-    prob += pulp.LpAffineExpression([(v[j], float(cj)) for j, cj in enumerate(model.c) if cj != 0])
+    costs, constant = model.solver_objective()
+    objective = [(v[j], float(cj)) for j, cj in enumerate(costs) if cj != 0]
+    if constant:  # PuLP does not hand CBC an objective constant: a column fixed at 1 carries it
+        objective.append((pulp.LpVariable("objective_constant", 1, 1), float(constant)))
+    prob += pulp.LpAffineExpression(objective)
     A = model.A
     for r in range(A.shape[0]):
         idx = A.indices[A.indptr[r]:A.indptr[r + 1]]

@@ -78,7 +78,7 @@ def neighbourhood_search(session: Session, model: Model, x: np.ndarray, deadline
     rng = np.random.default_rng(seed)
     best = x.copy()
     best[:n_x] = np.round(best[:n_x])
-    best_value = float(model.c @ best)
+    best_value = model.solver_value(best)
     x_lp = session.relaxation((deadline - time.perf_counter()) / 3)
     fraction = min(0.3, max(0.05, 200 / N))  # about 200 initiatives freed at first: fast sub-MIPs
     improvements = 0
@@ -100,7 +100,7 @@ def neighbourhood_search(session: Session, model: Model, x: np.ndarray, deadline
         if out.x is not None:
             cand = out.x.copy()
             cand[:n_x] = np.round(cand[:n_x])
-            value = float(model.c @ cand)
+            value = model.solver_value(cand)
             if value > best_value + 1e-7 * max(1.0, abs(best_value)) and fits_model(model, cand):
                 best, best_value = cand, value
                 improvements += 1

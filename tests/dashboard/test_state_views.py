@@ -124,7 +124,8 @@ def test_first_plan_then_proof(app):
 
 def test_force_out_removes_an_initiative_from_roadmap_and_table(app):
     st = app.state
-    chosen = next(i for i in st.result.plan.index[st.result.plan.selected] if not st.result.plan.at[i, "mandatory"])
+    must = dict(zip(st.result.portfolio.ids, st.result.portfolio.must_select))  # mandatory, or in progress
+    chosen = next(i for i in st.result.plan.index[st.result.plan.selected] if not must[i])
     assert chosen in roadmap_ids(app)
     tag = next(t for t in app.force_out.allowed_tags if t.startswith(chosen + " "))
     app.force_out.value = [tag]  # picked from the searchable list
@@ -141,7 +142,8 @@ def test_pin_and_compare(app):
     app.pin_button.click()
     assert st.pinned is st.result and not app.unpin_button.disabled
     assert "same initiatives" in text(app.compare.value)
-    chosen = next(i for i in st.result.plan.index[st.result.plan.selected] if not st.result.plan.at[i, "mandatory"])
+    must = dict(zip(st.result.portfolio.ids, st.result.portfolio.must_select))  # mandatory, or in progress
+    chosen = next(i for i in st.result.plan.index[st.result.plan.selected] if not must[i])
     st.force_out = [chosen]
     app.optimise.click()
     panel = text(app.compare.value)

@@ -6,10 +6,10 @@ import ipywidgets as W
 from ..widgets import View, with_class
 from .compare import Compare
 from .downloads import Downloads
-from .plan import Headline, InitiativeTable, Roadmap, Spend, StaffUse, StatusBar
+from .plan import ChangesPanel, Headline, InitiativeTable, Roadmap, Spend, StaffUse, StatusBar
 from .stress import Stress
 
-PANELS = (StatusBar, Headline, Roadmap, Spend, StaffUse, InitiativeTable, Compare, Stress, Downloads)
+PANELS = (StatusBar, Headline, Roadmap, Spend, StaffUse, InitiativeTable, ChangesPanel, Compare, Stress, Downloads)
 
 
 class MainArea(View):

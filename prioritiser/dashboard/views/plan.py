@@ -114,3 +114,19 @@ class InitiativeTable(Panel):
         rows = panels.initiative_rows(result, self.table_query.value, self.table_show.value, self.table_sort.value,
                                       self.table_order.value)
         self.table.value = panels.table_html(rows, len(result.plan) if result is not None else 0)
+
+
+class ChangesPanel(Panel):
+    """What the plan changes against the approved plan (as changes.csv), or why it cannot be kept."""
+
+    title = "Changes against the approved plan"
+    help = ("Each approved initiative that moves, drops or (in flight) stops, and what is added; or, when the "
+            "approved plan cannot be kept, the limits and rules in the way.")
+    observes = ("result",)
+
+    def body(self) -> list[W.Widget]:
+        self.changes = with_class(W.HTML(""), "changes-panel")
+        return [self.changes]
+
+    def refresh(self, change=None) -> None:
+        self.changes.value = panels.changes_html(self.state.result)

@@ -171,6 +171,33 @@ class ForcedChoices(Section):
         return [self._tag_to_id.get(t, t.split(" · ")[0].strip()) for t in tags]
 
 
+class Replanning(Section):
+    title = "Re-planning"
+    help = ("Against the plan the board approved (the scenario's approved_plan) and the work already in flight. "
+            "Keep approved starts: every approved initiative starts where it was approved. Allow stopping: work in "
+            "flight may be stopped, paying its stop cost, when that leaves more for the rest.")
+    observes = ("base", "keep_approved", "allow_stopping")
+
+    def body(self) -> list[W.Widget]:
+        self.keep_approved = with_class(W.Checkbox(description="Keep approved starts", indent=False, layout=WIDE),
+                                        "keep-approved")
+        self.allow_stopping = with_class(W.Checkbox(description="Allow stopping work in flight", indent=False,
+                                                    layout=WIDE), "allow-stopping")
+        self.keep_approved.observe(self.setter("keep_approved", bool), names="value")
+        self.allow_stopping.observe(self.setter("allow_stopping", bool), names="value")
+        self.replan_note = help_text("")
+        return [self.keep_approved, self.allow_stopping, self.replan_note]
+
+    def show(self) -> None:
+        st = self.state
+        has_plan = st.base.approved_plan is not None
+        self.keep_approved.value = st.keep_approved
+        self.keep_approved.disabled = not has_plan
+        self.allow_stopping.value = st.allow_stopping
+        self.replan_note.value = ("" if has_plan else '<p class="pd-help">This scenario has no approved plan: choose '
+                                  "a re-plan scenario (such as replan-capital-cut-10) to keep or change one.</p>")
+
+
 class SolverSettings(Section):
     title = "Solver"
     help = ("A plan is usually found within a second; proving it best within the gap tolerance takes a second or "
@@ -203,7 +230,7 @@ class SolverSettings(Section):
         self.auto.value = st.auto_solve
 
 
-SECTIONS = (Budgets, StaffCapacity, Value, ForcedChoices, SolverSettings)
+SECTIONS = (Budgets, StaffCapacity, Value, ForcedChoices, Replanning, SolverSettings)
 
 
 class Sidebar(View):
