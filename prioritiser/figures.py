@@ -111,6 +111,8 @@ TERMS = (  # component, label, unit, weight key, sign
     ("alignment", "Strategic alignment", "points", "alignment", 1),
     ("pv_cost", "PV of initiative costs", "£", "cost", -1),
     ("pv_external", "PV of external staff bought", "£", "cost", -1),
+    ("stop_cost", "Stop costs of work in flight stopped", "£", "cost", -1),
+    ("change_penalty", "Change penalties (approved initiatives moved or dropped)", "£", None, -1),
 )
 
 
@@ -121,7 +123,7 @@ def objective_terms(result) -> pd.DataFrame:
     c = result.components
     rows = []
     for key, label, unit, weight_key, sign in TERMS:
-        weight = float(w.get(weight_key, 0.0)) * sign
+        weight = (float(w.get(weight_key, 0.0)) if weight_key else 1.0) * sign  # penalties are £ of objective as given
         if weight == 0 or key not in c:
             continue
         rows.append({"term": label, "amount": float(c[key]), "unit": unit, "weight": weight,
@@ -143,8 +145,11 @@ def objective_text(result) -> str:
     c = result.components
     w_align = float(result.portfolio.settings.weights.get("alignment", 0.0))
     alignment = float(c.get("alignment", 0.0))
-    money_part = float(result.objective) - w_align * alignment
+    penalty = float(c.get("change_penalty", 0.0))
+    money_part = float(result.objective) - w_align * alignment + penalty
     what = f"NPV {money(money_part)}" if money_is_npv(result) else f"weighted money {money(money_part)}"
+    if penalty:
+        what += f" - change penalties {money(penalty)}"
     if w_align == 0 or abs(alignment) < TOLERANCE:
         return f"{score(result.objective)} (= {what}; no alignment term)" if w_align else \
             f"{score(result.objective)} (= {what})"

@@ -61,6 +61,7 @@ class _Placer:
         self.placed = np.zeros(N, bool)
         self.failed = np.zeros(N, bool)
         self.allowed = np.ones(model.n_x, bool)  # the x columns placing may use
+        self.worth = np.ones(model.n_x, bool)  # the x columns worth placing for their own sake
 
     def column(self, col: int) -> tuple[np.ndarray, np.ndarray]:
         A = self.A
@@ -117,7 +118,8 @@ class _Placer:
             if not self.placed[a] and (self.skip[a] or not self.place_one(a, depth + 1)):
                 return False
         cols = self.model.cols_of[i]
-        cols = cols[self.allowed[cols]]
+        # for itself, an optional initiative is placed only where it is worth it; as a predecessor anywhere
+        cols = cols[self.allowed[cols] & (self.worth[cols] | (depth > 0))]
         for col in cols[np.argsort(-self.preference[cols], kind="stable")]:
             if self.try_column(col, self.model.c[col]):
                 self.placed[i] = True
@@ -136,20 +138,23 @@ class _Placer:
 
 
 def place(model: Model, order: np.ndarray, preference: np.ndarray, skip: np.ndarray,
-          passes: int = 3, first: np.ndarray | None = None) -> np.ndarray | None:
+          passes: int = 3, first: np.ndarray | None = None, worth: np.ndarray | None = None) -> np.ndarray | None:
     """Place initiatives in `order` at their feasible start of highest `preference` (per x column).
 
     An initiative's unplaced predecessors are placed first (so the ranking does not strand a
     successor), and a start that overruns only one-period staff limits may buy external staff,
     within `external_max` and the revenue limits, when the initiative is still worth it.
-    `skip[i]` leaves an optional initiative out. `first` (a mask of x columns), if given, is all
-    that the first round of passes may use; then every column is open. Returns a feasible column
-    vector or None.
+    `skip[i]` leaves an optional initiative out; `worth` (a mask of x columns), if given, is where
+    an initiative is placed for its own sake (a predecessor may go anywhere). `first` (a mask of x
+    columns), if given, is all that the first round of passes may use; then every column is open.
+    Returns a feasible column vector or None.
     """
     if model.n_x == 0:
         x = np.zeros(model.n_cols)
         return x if np.all(model.row_lo <= 0) and np.all(model.row_hi >= 0) else None
     placer = _Placer(model, preference, skip)
+    if worth is not None:
+        placer.worth = worth
     if first is not None:
         placer.allowed = first
         placer.place_all(order, passes)
@@ -168,13 +173,17 @@ def rank_and_place(model: Model) -> np.ndarray | None:
     p = model.portfolio
     must, in_progress, approved = p.must_select, p.in_progress, p.approved_starts >= 0
     order = np.lexsort((-density, ~approved, ~in_progress, ~must))
-    preference = model.c[:model.n_x].copy()
-    first = None
+    c = model.c[:model.n_x]
+    preference = c.copy()
+    first = worth = None
     if approved.any():
         at_approved = model.col_start == p.approved_starts[model.col_init]
+        # re-planning: the approved plan, repaired, then only what is worth adding (at a start that gains);
+        # what the approved plan loses the solver can drop
+        worth = must[model.col_init] | (c > 0) | at_approved
         preference[at_approved] = np.inf
         # first the approved plan, with what must be in: then moves of approved initiatives and new ones
         first = at_approved | (must | in_progress)[model.col_init] & ~approved[model.col_init]
     # an approved initiative that neither gains nor loses stays in (no gratuitous drops)
     skip = ~must & np.where(approved, best < 0, best <= 0)
-    return place(model, order, preference, skip=skip, first=first)
+    return place(model, order, preference, skip=skip, first=first, worth=worth)

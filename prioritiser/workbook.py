@@ -186,6 +186,12 @@ def _headline_block(rows: _Rows, pack: Pack) -> None:
     rows.item("PV of new revenue", c.get("pv_revenue"), "money", "new income after go-live")
     rows.item("PV of initiative costs", c.get("pv_cost"), "money", "capital, build revenue, running costs, money demands")
     rows.item("PV of external staff bought", c.get("pv_external"), "money", "contractors and agency, charged to revenue")
+    if c.get("stop_cost"):
+        rows.item("Stop costs paid", c["stop_cost"], "money", "work in flight stopped: contract exit and write-off, "
+                  "revenue in the first period")
+    if "change_penalty" in c:
+        rows.item("Change penalties", c["change_penalty"], "money", "approved initiatives moved or dropped, priced by "
+                  "changes.move_penalty and drop_penalty: part of the objective, not money spent")
     rows.item(f"In-year revenue {pack.horizon.fy_labels[0]}", c.get("in_year_revenue"), "money",
               "new income in the first financial year, not discounted")
     for resource in ("capital", "revenue"):
@@ -288,13 +294,20 @@ def _plan_frame(pack: Pack) -> tuple[pd.DataFrame, dict[str, Col]]:
         frame[key] = fig[key].to_numpy()
     frame["pv_gain"] = (fig["pv_benefit"] + fig["pv_revenue"]).to_numpy()
     frame["reason"] = plan["reason"].to_numpy()
+    frame["status"] = [STATUS_WORDS.get(s, s) for s in plan["status"]]
+    for key in ("trainer_fte_periods", "clinical_fte_periods", "training_cost"):
+        frame[key] = plan[key].to_numpy()
     cols = {"id": Col("ID", width=10), "name": Col("Initiative", "wrap", 28), "category": Col("Category", width=13),
             "mandatory": Col("Mandatory", "bool", 10), "selected": Col("In plan", "bool", 7),
             "start": Col("Start (best start if left out)", "period", 11), "go_live": Col("Go-live", "period", 10),
             "capital": Col("Capital (£)", "money", 12), "revenue": Col("Revenue cost (£)", "money", 12),
             "pv_gain": Col("PV benefits and revenue (£)", "money", 13), "pv_cost": Col("PV costs (£)", "money", 12),
             "npv": Col("NPV (£)", "money", 12), "alignment": Col("Alignment (points)", "points", 9),
-            "reason": Col("Why it is left out", "wrap", 46)}
+            "reason": Col("Why it is left out", "wrap", 46), "status": Col("Status", width=11)}
+    if (frame[["trainer_fte_periods", "clinical_fte_periods", "training_cost"]].to_numpy() > 0).any():
+        cols.update({"trainer_fte_periods": Col("Training: trainer FTE-periods", "fte", 10),
+                     "clinical_fte_periods": Col("Training: clinical FTE-periods", "fte", 10),
+                     "training_cost": Col("Training: bank and locum pay (£)", "money0", 12)})
     for extra in r.portfolio.passthrough_columns.get("initiatives", []):
         if extra in plan.columns and extra not in frame.columns:
             frame[extra] = plan[extra].to_numpy()
@@ -323,6 +336,35 @@ def plan_sheet(ws, pack: Pack) -> None:
                     cell.font = grey
                     out_styles[key] = copy(cell._style)
                 cell._style = copy(out_styles[key])
+
+
+STATUS_WORDS = {"proposed": "proposed", "approved": "approved", "in_progress": "in flight"}
+
+
+# -------------------------------------------------------------------------------------- Changes
+@sheet("Changes", order=25, when=lambda pack: len(pack.portfolio.approved) > 0)
+def changes_sheet(ws, pack: Pack) -> None:
+    from .report import changes_frame
+
+    r = pack.result
+    frame = changes_frame(r)
+    frame.insert(1, "name", [r.plan.at[i, "name"] for i in frame["id"]])
+    frame["change"] = frame["change"].map({"stopped": "stopped (was in flight)", "dropped": "dropped",
+                                           "moved": "moved", "added": "added"})
+    c = r.components
+    price = "; ".join(part for part in (
+        f"change penalties in the objective {money(c['change_penalty'])}" if c.get("change_penalty") else "",
+        f"stop costs paid {money(c['stop_cost'])}" if c.get("stop_cost") else "") if part)
+    if frame.empty:
+        frame = pd.DataFrame([{"id": "", "name": "No change: every approved initiative keeps its start, and "
+                               "nothing is added", "approved_start": "", "new_start": "", "change": "", "reason": ""}])
+    write_table(ws, frame, {"id": Col("ID", width=10), "name": Col("Initiative", "wrap", 32),
+                            "approved_start": Col("Approved start", "period", 12),
+                            "new_start": Col("New start", "period", 12), "change": Col("Change", width=20),
+                            "reason": Col("Why", "wrap", 60)},
+                title="Changes against the approved plan",
+                note="Each approved initiative that moves, drops or (in flight) stops, and what is added (the rows "
+                     "of changes.csv)." + (f" {price[:1].upper()}{price[1:]}." if price else ""))
 
 
 # -------------------------------------------------------------------------------------- Roadmap

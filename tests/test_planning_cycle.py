@@ -208,8 +208,10 @@ def test_changes_csv_and_report(tmp_path, solver):
     from openpyxl import load_workbook
 
     sheet = load_workbook(out / "report.xlsx")["Changes"]
-    assert [c.value for c in sheet[1]][:4] == ["id", "approved_start", "new_start", "change"]
-    assert sheet.max_row == 3
+    assert [c.value for c in sheet[3]][:5] == ["ID", "Initiative", "Approved start", "New start", "Change"]
+    assert [[c.value for c in row][:5] for row in sheet.iter_rows(min_row=4)] == [
+        ["B", "B", "2026/27 Q1", None, "dropped"], ["C", "C", "2026/27 Q4", "2026/27 Q1", "moved"]]
+    assert "Change penalties in the objective £5" in sheet["A2"].value
     text = console_summary(r)
     assert "Changes against the approved plan:" in text
     assert "Dropped (1): B" in text and "Moved (1): C (2026/27 Q4 -> 2026/27 Q1)" in text
