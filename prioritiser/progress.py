@@ -47,8 +47,11 @@ class Reporter:
         p = model.portfolio
         comp = model.components
         ext_cost = p.resources["external_cost"].to_numpy(float)[model.ext_resource]
-        self.npv_of = np.concatenate([(comp["pv_benefit"] + comp["pv_revenue"] - comp["pv_cost"]).to_numpy(),
-                                      -p.discount()[model.ext_period] * ext_cost])
+        # stopping work in flight: stop_cost * (1 - y) of money, as in the objective (its constant apart)
+        stop = np.where(p.stoppable, p.initiatives["stop_cost"].to_numpy(float), 0.0)
+        self.npv_of = np.concatenate([(comp["pv_benefit"] + comp["pv_revenue"] - comp["pv_cost"]).to_numpy()
+                                      + stop[model.col_init], -p.discount()[model.ext_period] * ext_cost])
+        self.npv_constant = -float(stop.sum())
         self.t0 = time.perf_counter()
         self.best: Progress | None = None
         self.lock = threading.Lock()
@@ -63,11 +66,12 @@ class Reporter:
             self.plan(plan, None)
 
     def plan(self, v, bound) -> None:
-        objective = float(self.model.c @ v)
+        objective = self.model.objective(v)  # with the planning cycle's constant, as the solver's bound
         with self.lock:
             if self.best is not None and self.best.objective is not None and objective <= self.best.objective:
                 return
-            self.best = self.event("plan", objective=objective, npv=float(self.npv_of @ v), bound=bound)
+            self.best = self.event("plan", objective=objective, npv=float(self.npv_of @ v) + self.npv_constant,
+                                   bound=bound)
         self.progress(self.best)
 
     def __call__(self, x=None, bound=None) -> None:
