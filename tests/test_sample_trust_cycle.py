@@ -20,7 +20,7 @@ from prioritiser.report import write_outputs
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 APPROVED = SCENARIOS / "approved-2026-27.csv"
-IN_FLIGHT = {"EPR-01", "NET-01", "TEL-01", "CYB-02", "EDMS-01"}
+IN_FLIGHT = {"INT-01", "CYB-04", "TEL-01", "CYB-02", "EDMS-01"}
 
 
 def checked(result):
@@ -94,8 +94,8 @@ def test_replan_capital_cut_keeps_work_in_flight_and_prices_the_changes(tmp_path
 def test_stop_allowed_stops_the_records_scanning_project(tmp_path):
     r = checked(prioritiser.run(SCENARIOS / "stop-allowed.yaml"))
     stopped = {i for i in IN_FLIGHT if r.starts[i] is None}
-    assert stopped == {"EDMS-01"}  # mandatory work never stops; EPR core is worth finishing
-    assert r.components["stop_cost"] == pytest.approx(250000)
+    assert stopped == {"EDMS-01"}  # mandatory work never stops; the integration engine is worth finishing
+    assert r.components["stop_cost"] == pytest.approx(150000)
     assert r.plan.at["EDMS-01", "reason"].startswith("stopped: saves £")
     kept = prioritiser.run(SCENARIOS / "replan-capital-cut-10.yaml")
     assert r.objective >= kept.objective - 1e-3 * abs(kept.objective)  # being allowed to stop cannot lose

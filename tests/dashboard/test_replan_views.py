@@ -116,7 +116,7 @@ def test_replanning_in_the_browser(browser, voila_url, tmp_path):
         p.locator(".scenario-select select").select_option("replan-capital-cut-10")
         p.wait_for_selector(".changes-table tr.change-dropped, .changes-table tr.change-moved", timeout=120_000)
         labels = p.locator(".roadmap-chart .yaxislayer-above .ytick text").all_text_contents()
-        assert any(label.startswith("EPR-01 ▶") for label in labels), labels
+        assert any(label.startswith("INT-01 ▶") for label in labels), labels
         p.locator(".keep-approved input").check()
         p.locator(".optimise-button").click()
         p.wait_for_function("() => (document.querySelector('.changes-panel')?.innerText || '')"
