@@ -9,6 +9,14 @@ capacity row (often gated on a milestone), mandatory and forced items, Green Boo
 random weights. Budgets are cut to a share of what the initiatives would need, so that ranking
 is often wrong. The same seed gives the same case on every machine (numpy's PCG64).
 
+With `cycle=True` a case also has the planning cycle of format v1.1, drawn from a random stream of
+its own so that the rest of the case is as without it: initiatives in progress (with stop costs,
+`allow_stopping` on or off), training rows (trainer, clinical time, bank and locum pay over 1-3
+periods before go-live) and an approved plan (`approved.csv`: a random plan, some starts outside
+the new windows, in-progress ones started before the horizon) with a `changes.keep` mode,
+`max_moved` and penalties. Work in flight is budgeted (its build costs and staff are added to the
+limits covering them, as a trust's plan for the year would be) and has no unfinished predecessors.
+
 `case.write(folder)` writes CSV files and a scenario.yaml and returns the scenario path;
 `case.shuffled(seed)` is the same case with the rows of every table in another order.
 `count_starts(case)` gives the number of plans brute force would enumerate.
@@ -33,6 +41,7 @@ class Case:
     seed: int
     tables: dict[str, pd.DataFrame]
     scenario: dict
+    approved: pd.DataFrame | None = None  # the approved plan (id, start), written as approved.csv
 
     @property
     def shape(self) -> str:
@@ -46,8 +55,12 @@ class Case:
         for name, frame in self.tables.items():
             if len(frame):
                 frame.to_csv(port / f"{name}.csv", index=False)
+        scenario = {**self.scenario, "portfolio": "portfolio"}
+        if self.approved is not None:
+            self.approved.to_csv(folder / "approved.csv", index=False)
+            scenario["approved_plan"] = "approved.csv"
         path = folder / "scenario.yaml"
-        path.write_text(yaml.safe_dump({**self.scenario, "portfolio": "portfolio"}, sort_keys=False))
+        path.write_text(yaml.safe_dump(scenario, sort_keys=False))
         return path
 
     def shuffled(self, seed: int) -> "Case":
@@ -170,11 +183,177 @@ def _funding(rng, h: Horizon, ini: pd.DataFrame, capacity: pd.DataFrame) -> pd.D
     return frame.drop_duplicates(["resource", "period"]).reset_index(drop=True)
 
 
+def _training(rng, ini: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+    """Staff to train before go-live for some initiatives; trainer and clinical time get hours_per_fte
+    (those not among the case's roles exist implicitly, without limits)."""
+    rows = []
+    for iid in ini["id"]:
+        if rng.random() < 0.3:
+            rows.append({"initiative": iid, "staff_group": str(rng.choice(["nurses", "doctors", "admin"])),
+                         "headcount": float(rng.choice([10, 40, 120])), "hours_each": float(rng.choice([1, 2, 4])),
+                         "bank_locum_share": float(rng.choice([0.0, 0.1, 0.25])),
+                         "bank_rate": float(rng.choice([0, 25, 80])),
+                         "trainees_per_trainer": float(rng.choice([6, 10])),
+                         "periods_before_go_live": int(rng.integers(1, 4))})
+    if len(resources):
+        hours = {"trainer": 1650.0, "clinical_time": float(rng.choice([1500, 1650]))}
+        resources["hours_per_fte"] = [hours.get(r, np.nan) for r in resources["resource"]]
+    return pd.DataFrame(rows, columns=["initiative", "staff_group", "headcount", "hours_each", "bank_locum_share",
+                                       "bank_rate", "trainees_per_trainer", "periods_before_go_live"])
+
+
+def _in_progress(rng, h: Horizon, ini: pd.DataFrame) -> None:
+    """A few initiatives already being built: they start in the first period; stopping one costs up to
+    twice its first period's build revenue."""
+    for k in ini.index[rng.random(len(ini)) < 0.12]:
+        d = int(ini.at[k, "duration"])
+        ini.at[k, "earliest_start"] = h.label(0)
+        ini.at[k, "latest_finish"] = "" if rng.random() < 0.7 else h.label(d - 1 + int(rng.integers(0, 3)))
+        ini.at[k, "status"] = "in_progress"
+        ini.at[k, "stop_cost"] = round(float(rng.uniform(0, 2)) * ini.at[k, "revenue_cost"] / d, -2)
+
+
+def _train_use(h: Horizon, resources: pd.DataFrame, q, d: int, use: dict) -> None:
+    """Add a training row of work in flight to `use` (format v1.1's arithmetic, inside the horizon)."""
+    hours = q.hours_each * q.headcount
+    k = int(q.periods_before_go_live)
+    per_fte = dict(zip(resources["resource"], resources.get("hours_per_fte", [])))
+    for res, total in (("trainer", hours / q.trainees_per_trainer), ("clinical_time", hours * (1 - q.bank_locum_share)),
+                       ("revenue", hours * q.bank_locum_share * q.bank_rate)):
+        amount = total / k if res == "revenue" else total / k / ((per_fte.get(res) or 1650.0) / h.per_year)
+        for p in range(d - k, d):
+            if 0 <= p < h.T:
+                use[res, p] = use.get((res, p), 0.0) + amount
+
+
+def _budget_for_flight(h: Horizon, tables: dict) -> None:
+    """Budgets already hold what work in flight is committed to (its build costs and build-time staff):
+    added to every capacity row covering those periods, as a trust's plan for the year would."""
+    ini, dem, cap = tables["initiatives"], tables["demands"], tables["capacity"]
+    use: dict[tuple[str, int], float] = {}
+    for r in ini[ini["status"] == "in_progress"].itertuples(index=False):
+        d = int(r.duration)
+        spend = [("capital", r.capital_cost / d), ("revenue", r.revenue_cost / d)]
+        for q in dem[dem["initiative"] == r.id].itertuples(index=False):
+            if q.offset == "build":
+                spend.append((q.resource, q.amount))
+        for p in range(min(d, h.T)):
+            for res, amount in spend:
+                use[res, p] = use.get((res, p), 0.0) + amount
+        for q in dem[dem["initiative"] == r.id].itertuples(index=False):
+            if str(q.offset).isdigit() and int(q.offset) < h.T:
+                use[q.resource, int(q.offset)] = use.get((q.resource, int(q.offset)), 0.0) + q.amount
+        for q in tables["training"][tables["training"]["initiative"] == r.id].itertuples(index=False):
+            _train_use(h, tables["resources"], q, d, use)
+    for i, row in cap.iterrows():
+        covered = h.resolve(row["period"])[0]
+        extra = sum(use.get((row["resource"], p), 0.0) for p in covered)
+        if extra:
+            cap.at[i, "amount"] = float(row["amount"]) + (0.5 * -(-extra * 2 // 1) if row["resource"] not in
+                                                           ("capital", "revenue") else round(extra + 500, -3))
+
+
+def _approved(rng, h: Horizon, ini: pd.DataFrame) -> pd.DataFrame:
+    """Last year's plan: most initiatives approved, mostly at a start their window allows."""
+    rows = []
+    for r in ini.itertuples(index=False):
+        if rng.random() < 0.4:
+            continue
+        if r.status == "in_progress":
+            start = h.label(0) if rng.random() < 0.5 else h.label(-int(rng.integers(1, 3)))
+        else:
+            first = h.index(r.earliest_start)
+            last = h.T - 1 if not r.latest_finish else min(h.T - 1, h.index(r.latest_finish) - r.duration + 1)
+            inside = first <= last and rng.random() < 0.8
+            start = h.label(int(rng.integers(first, last + 1)) if inside else int(rng.integers(0, h.T)))
+        rows.append({"id": r.id, "start": start})
+    return pd.DataFrame(rows, columns=["id", "start"])
+
+
+def _must(ini: pd.DataFrame, scenario: dict, approved: pd.DataFrame) -> set:
+    """What validation will call must-select: mandatory, forced in, work in flight that may not stop,
+    and approved initiatives that changes.keep keeps."""
+    must = set(ini.loc[ini["mandatory"] == "true", "id"]) | set(scenario["force_in"])
+    if not scenario["allow_stopping"]:
+        must |= set(ini.loc[ini["status"] == "in_progress", "id"])
+    if scenario["changes"]["keep"] != "none":
+        must |= set(approved["id"])
+    return must
+
+
+def _trainable(h: Horizon, ini: pd.DataFrame, training: pd.DataFrame, must: set) -> pd.DataFrame:
+    """The training rows, less those that would leave a must-select initiative no start (validation
+    rejects that: such a case has no plan, which the infeasible cases cover already)."""
+    keep = []
+    for row in training.itertuples():
+        r = ini.loc[ini["id"] == row.initiative].iloc[0]
+        d, k = int(r["duration"]), int(row.periods_before_go_live)
+        first = max(h.index(r["earliest_start"]), k - d)
+        last = min(h.T - d, h.T if not r["latest_finish"] else h.index(r["latest_finish"]) - d + 1)
+        keep.append(row.initiative not in must or r["status"] == "in_progress" or first <= last)
+    return training[keep].reset_index(drop=True)
+
+
+def _planning_cycle(seed: int, h: Horizon, tables: dict, scenario: dict) -> pd.DataFrame:
+    """Work in flight, training and an approved plan (module docstring), from their own random stream:
+    the approved plan, with the scenario's keys set. Validation's contradictions (forcing out what must
+    stay, two must-haves that exclude each other) are left out."""
+    rng = np.random.default_rng([seed, 11])
+    ini = tables["initiatives"]
+    ini["status"], ini["stop_cost"] = "proposed", 0.0
+    _in_progress(rng, h, ini)
+    # work in flight has started: whatever had to come before it is done
+    dep, flight = tables["dependencies"], set(ini.loc[ini["status"] == "in_progress", "id"])
+    tables["dependencies"] = dep[~(dep["successor"].isin(flight) & dep["type"].isin(
+        ["finish_to_start", "start_to_start"]))].reset_index(drop=True)
+    training = tables["training"] = _training(rng, ini, tables["resources"])
+    _budget_for_flight(h, tables)
+    forced_out = set(scenario["force_out"])
+    scenario["force_out"] = [i for i in scenario["force_out"]
+                             if ini.loc[ini["id"] == i, "status"].item() != "in_progress"]
+    scenario["allow_stopping"] = bool(rng.random() < 0.5)
+    if forced_out != set(scenario["force_out"]):
+        scenario["allow_stopping"] = True  # forcing out work in flight means stopping it
+    scenario["changes"] = {"keep": str(rng.choice(["none", "none", "none", "none", "none", "none", "selection",
+                                                   "start"])),
+                           "move_penalty": float(rng.choice([0, 0, 2_000, 20_000])),
+                           "drop_penalty": float(rng.choice([0, 0, 10_000, 100_000]))}
+    approved = _approved(rng, h, ini)
+    if rng.random() < 0.2:
+        scenario["changes"]["max_moved"] = int(np.ceil(len(approved) * float(rng.uniform(0.3, 1.0))))
+    if scenario["changes"]["keep"] != "none":
+        approved = approved[~approved["id"].isin(scenario["force_out"])]
+    approved = _no_two_must_haves_excluded(ini, scenario, approved, tables["dependencies"])
+    tables["training"] = _trainable(h, ini, training, _must(ini, scenario, approved))
+    return approved.reset_index(drop=True)
+
+
+def _no_two_must_haves_excluded(ini: pd.DataFrame, scenario: dict, approved: pd.DataFrame,
+                                dependencies: pd.DataFrame) -> pd.DataFrame:
+    """Two must-haves that exclude each other are an input error: un-approve one, or (work in flight
+    that may not stop) make it a proposal."""
+    for a, b, typ in zip(dependencies["predecessor"], dependencies["successor"], dependencies["type"]):
+        must = _must(ini, scenario, approved)
+        if typ != "excludes" or not {a, b} <= must:
+            continue
+        kept = set(approved["id"]) if scenario["changes"]["keep"] != "none" else set()
+        flight = set(ini.loc[ini["status"] == "in_progress", "id"])
+        for x in (a, b):
+            if x in kept and x in must - flight - set(scenario["force_in"]) - set(
+                    ini.loc[ini["mandatory"] == "true", "id"]):
+                approved = approved[approved["id"] != x]
+                break
+            if x in flight:
+                ini.loc[ini["id"] == x, ["status", "stop_cost"]] = ["proposed", 0.0]
+                break
+    return approved
+
+
 def random_case(seed: int, gap: float = 0.0, time_limit: float = 60.0, narrow: bool | None = None,
-                initiatives: tuple[int, int] = (10, 40)) -> Case:
+                initiatives: tuple[int, int] = (10, 40), cycle: bool = False) -> Case:
     """A random portfolio (see the module docstring). `narrow`: every initiative has one allowed
     start (small enough for brute force when there are few initiatives). `initiatives`: the range
-    of their number (not for narrow cases, which have 10 to 12)."""
+    of their number (not for narrow cases, which have 10 to 12). `cycle`: with the planning cycle."""
     rng = np.random.default_rng(seed)
     h = _horizon(rng)
     narrow = bool(rng.random() < 0.1) if narrow is None else narrow
@@ -203,4 +382,5 @@ def random_case(seed: int, gap: float = 0.0, time_limit: float = 60.0, narrow: b
         "external": external, "force_in": force_in, "force_out": force_out,
         "solver": {"name": "highs", "time_limit": float(time_limit), "gap": float(gap)},
     }
-    return Case(seed, tables, scenario)
+    approved = _planning_cycle(seed, h, tables, scenario) if cycle else None
+    return Case(seed, tables, scenario, approved)

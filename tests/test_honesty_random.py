@@ -30,6 +30,7 @@ from prioritiser.model import build_model
 from prioritiser.result import GAP_SLACK, Status, relative_gap
 
 CASES = 300
+CYCLE_CASES = 100  # more, with the planning cycle
 GAPS = (0.0, 1e-4, 1e-3)
 TIME_LIMITS = (60.0, 5.0)  # with and without neighbourhood search after branch-and-bound
 BRUTE_FORCE_PLANS = 20_000
@@ -63,8 +64,20 @@ def within(a: float, b: float, gap: float) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(CASES))
 def test_random_portfolio_is_solved_honestly(seed, tmp_path):
+    solved_honestly(seed, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(CASES, CASES + CYCLE_CASES))
+def test_random_re_plan_is_solved_honestly(seed, tmp_path):
+    """The same with the planning cycle (issue 12): work in flight, training, an approved plan with a
+    changes.keep mode, max_moved and penalties (`random_case(..., cycle=True)`)."""
+    solved_honestly(seed, tmp_path, cycle=True)
+
+
+def solved_honestly(seed: int, tmp_path, cycle: bool = False) -> None:
     gap = GAPS[seed % len(GAPS)]
-    case = random_case(seed, gap=gap, time_limit=TIME_LIMITS[seed % len(TIME_LIMITS)])
+    case = random_case(seed, gap=gap, time_limit=TIME_LIMITS[seed % len(TIME_LIMITS)], cycle=cycle)
     path = case.write(tmp_path)
     warm = prioritiser.run(path)
     results = {"HiGHS with start": warm, "HiGHS without start": independent(warm.portfolio, "highs", gap),
@@ -109,3 +122,19 @@ def test_the_cases_have_the_shapes_the_issue_asks_for(tmp_path):
     small = [count_plans(prioritiser.load(c.write(tmp_path / str(c.seed)))) <= BRUTE_FORCE_PLANS
              for c in cases[:60]]
     assert sum(small) >= 3  # some are small enough for brute force
+
+
+def test_the_re_plan_cases_have_the_planning_cycle():
+    """The planning-cycle cases hold what their test claims: work in flight, training, approved plans
+    with every keep mode, max_moved and both penalties, and stopping allowed or not."""
+    cases = [random_case(seed, cycle=True) for seed in range(CASES, CASES + CYCLE_CASES)]
+    ini = [c.tables["initiatives"] for c in cases]
+    assert sum((i["status"] == "in_progress").any() for i in ini) >= 50
+    assert sum(len(c.tables["training"]) > 0 for c in cases) >= 80
+    assert sum(c.approved is not None and len(c.approved) > 0 for c in cases) >= 95
+    keep = [c.scenario["changes"]["keep"] for c in cases]
+    assert {keep.count(k) >= 5 for k in ("none", "start", "selection")} == {True}
+    assert sum("max_moved" in c.scenario["changes"] for c in cases) >= 10
+    assert sum(c.scenario["changes"]["move_penalty"] > 0 for c in cases) >= 20
+    assert sum(c.scenario["changes"]["drop_penalty"] > 0 for c in cases) >= 20
+    assert 20 <= sum(c.scenario["allow_stopping"] for c in cases) <= 80
