@@ -99,6 +99,52 @@ def diagnose(model: Model, time_limit: float = 5.0) -> list[dict]:
                     if not (item.get("rule") == "approved" and set(item["initiatives"]) <= named)]
 
 
+def approved_conflicts(model: Model, diagnosis: list[dict]) -> list[dict]:
+    """The diagnosis turned round for a PMO: each approved initiative it names (in the portfolio's order)
+    and what stands in the way of its approved start. One dict per initiative: `initiative`,
+    `approved_start` (a label; "in flight" for work in progress), `limits` (each limit it draws on that
+    the nearest plan overruns: `resource`, `period`, the limit's `shortfall` and `uses`, what this
+    initiative itself takes from that limit at its approved start; None where the new rules leave it
+    no such start) and `rules` (the text of each rule item naming it). Works on any diagnosis in
+    summary.json's shape, ours (`diagnose`) or a fuller one."""
+    p = model.portfolio
+    entries: dict[str, dict] = {}
+    for item in diagnosis:
+        for iid in item["initiatives"]:
+            if iid not in p.approved.index:
+                continue
+            entry = entries.setdefault(iid, {"initiative": iid, "approved_start": _approved_label(p, iid),
+                                             "limits": [], "rules": []})
+            if item["kind"] == "limit":
+                entry["limits"].append({"resource": item["resource"], "period": item["period"],
+                                        "shortfall": item["shortfall"], "uses": _use_at_approved(model, iid, item)})
+            else:
+                entry["rules"].append(item["text"])
+    return [entries[iid] for iid in p.ids if iid in entries]
+
+
+def _approved_label(p: Portfolio, iid: str) -> str:
+    i = p.ids.get_loc(iid)
+    return "in flight" if p.in_progress[i] else p.horizon.label(int(p.approved_starts[i]))
+
+
+def _use_at_approved(model: Model, iid: str, item: dict) -> float | None:
+    """What initiative `iid` started at its approved start uses of a limit item's resource over the
+    limit's periods (costs, demands and training); None without that start."""
+    p = model.portfolio
+    i = p.ids.get_loc(iid)
+    cols = model.cols_of[i]
+    col = cols[model.col_start[cols] == p.approved_starts[i]]
+    cap = p.capacity
+    row = np.flatnonzero((cap["resource"] == item["resource"]).to_numpy() & (cap["period"] == item["period"]).to_numpy())
+    if not len(col) or not len(row):
+        return None
+    r, T = p.resources.index.get_loc(item["resource"]), p.horizon.T
+    flat = [r * T + t for t in cap["periods"].iat[row[0]]]
+    money = p.resources.at[item["resource"], "kind"] == "money"
+    return round(float(model.usage[col[0]].toarray().ravel()[flat].sum()), 2 if money else 6)
+
+
 def _approved_start_rules(p: Portfolio) -> list[dict]:
     """Approved initiatives `changes.keep` holds to a start (or in the plan) that their new window rules out."""
     keep = p.settings.changes.keep

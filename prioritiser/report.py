@@ -82,7 +82,7 @@ def console_summary(result: Result) -> str:
              + (f" (gap {result.gap:.2%} to the best bound)" if result.gap is not None else "")
              + (f" - {result.message}" if result.message else "")]
     if not result.has_plan:
-        return "\n".join(lines + diagnosis_lines(result))
+        return "\n".join(lines + diagnosis_lines(result) + conflict_lines(result))
     c = result.components
     n_sel = int(result.plan["selected"].sum())
     lines.append(f"Initiatives in: {n_sel} of {len(result.plan)}")
@@ -149,6 +149,8 @@ def changes_lines(result: Result) -> list[str]:
         else:
             items = list(part["id"])
         lines.append(f"  {kind.capitalize()} ({len(part)}): " + ", ".join(items))
+        if kind == "stopped":  # what each stop saves, pays and loses: the plan's own words
+            lines += [f"    {iid}: {stop_words(result.plan.at[iid, 'reason'])}" for iid in part["id"]]
     c = result.components
     if c.get("stop_cost"):
         lines.append(f"  Stop costs paid: {money(c['stop_cost'])}")
@@ -157,18 +159,48 @@ def changes_lines(result: Result) -> list[str]:
     return lines
 
 
+def stop_words(reason: str) -> str:
+    """A stopped initiative's reason without its leading "stopped": "saves £X of remaining cost, pays £Y exit
+    cost, loses £Z benefit", after "forced out by the scenario: " when the scenario stopped it."""
+    text = str(reason)
+    if text.startswith("stopped ("):
+        why, rest = text[len("stopped ("):].split("): ", 1)
+        return f"{why}: {rest}"
+    return text.removeprefix("stopped: ")
+
+
 def diagnosis_lines(result: Result) -> list[str]:
     """Why an infeasible re-plan cannot keep the approved plan, one line per limit or rule."""
     lines = []
     for item in result.diagnosis:
         if item["kind"] == "limit":
             names = ", ".join(item["initiatives"][:6]) + (" ..." if len(item["initiatives"]) > 6 else "")
-            amount = money(item["shortfall"]) if result.portfolio.resources.at[item["resource"], "kind"] == "money" \
-                else f"{item['shortfall']:.2f} FTE"
-            lines.append(f"  {item['resource']} {item['period']}: short by {amount} (used by {names})")
+            lines.append(f"  {item['resource']} {item['period']}: short by "
+                         f"{_amount(result, item['resource'], item['shortfall'])} (used by {names})")
         else:
             lines.append(f"  {item['text']}")
     return (["Why the approved plan cannot be kept:"] + lines) if lines else []
+
+
+def conflict_lines(result: Result) -> list[str]:
+    """The diagnosis per approved initiative (replan.approved_conflicts): which approved initiatives cannot
+    all keep their starts, the limits each draws on and how much of each it uses at its approved start."""
+    if not result.diagnosis or result.model is None or not len(result.portfolio.approved):
+        return []
+    from .replan import approved_conflicts
+
+    lines = []
+    for entry in approved_conflicts(result.model, result.diagnosis):
+        iid, start = entry["initiative"], entry["approved_start"]
+        parts = [f"{lim['resource']} {lim['period']}" + ("" if lim["uses"] is None else
+                                                         f" (uses {_amount(result, lim['resource'], lim['uses'])})")
+                 for lim in entry["limits"]] + [text.removeprefix(f"{iid} ") for text in entry["rules"]]
+        lines.append(f"  {iid} ({'in flight' if start == 'in flight' else 'approved ' + start}): " + "; ".join(parts))
+    return (["Approved initiatives in the way (what each uses at its approved start):"] + lines) if lines else []
+
+
+def _amount(result: Result, resource: str, x: float) -> str:
+    return money(x) if result.portfolio.resources.at[resource, "kind"] == "money" else f"{x:.2f} FTE"
 
 
 def publish(out_dir: str | Path, fill) -> Path:

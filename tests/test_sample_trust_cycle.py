@@ -14,8 +14,8 @@ import yaml
 import prioritiser
 from known import SOLVERS
 from prioritiser.check import check_plan
-from prioritiser.replan import changes_table
-from prioritiser.report import write_outputs
+from prioritiser.replan import approved_conflicts, changes_table
+from prioritiser.report import console_summary, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -101,6 +101,31 @@ def test_stop_allowed_stops_the_records_scanning_project(tmp_path):
     assert r.objective >= kept.objective - 1e-3 * abs(kept.objective)  # being allowed to stop cannot lose
 
 
+def test_the_cli_answers_may_we_stop_something(tmp_path):
+    """stop-allowed from the command line: the records scanning project stops, and the console, changes.csv
+    and the report say what that saves, pays and loses, in the plan's own words."""
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "run", str(SCENARIOS / "stop-allowed.yaml"),
+                           "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    plan = pd.read_csv(out / "plan.csv", keep_default_na=False).set_index("id")
+    words = plan.at["EDMS-01", "reason"]
+    assert words.startswith("stopped: saves £") and ", pays £150,000 exit cost, loses £" in words
+    assert plan.loc[sorted(IN_FLIGHT), "status"].eq("in_progress").all()
+    approved = pd.read_csv(APPROVED, keep_default_na=False)
+    assert set(plan.index[plan["status"] == "approved"]) == set(approved["id"][approved["start"] != ""]) - IN_FLIGHT
+    assert "Changes against the approved plan:\n  Stopped (1): EDMS-01\n    EDMS-01: " + words[len("stopped: "):] \
+        in proc.stdout
+    assert "  Stop costs paid: £150,000" in proc.stdout
+    changes = pd.read_csv(out / "changes.csv", keep_default_na=False).set_index("id")
+    assert changes.loc["EDMS-01", ["approved_start", "new_start", "change", "reason"]].tolist() == \
+        ["2025/26 Q4", "", "stopped", words]
+    from openpyxl import load_workbook
+
+    rows = {row[0]: row for row in load_workbook(out / "report.xlsx")["Changes"].iter_rows(values_only=True)}
+    assert rows["EDMS-01"][4:6] == ("stopped (was in flight)", words)
+
+
 def test_keeping_every_approved_start_under_the_cut_is_diagnosed(tmp_path):
     path = tmp_path / "keep-start.yaml"
     path.write_text(yaml.safe_dump({"name": "keep-start", "extends": str(SCENARIOS / "replan-capital-cut-10.yaml"),
@@ -117,6 +142,19 @@ def test_keeping_every_approved_start_under_the_cut_is_diagnosed(tmp_path):
     use = report.usage[(report.usage["resource"] == "capital") & report.usage["period"].isin(range(4, 8))]["used"].sum()
     assert limits == [{**limits[0], "shortfall": pytest.approx(use - 0.9 * 8500000)}]
     assert set(limits[0]["initiatives"]) <= set(p.approved.index)
+    # per approved initiative in the way: what each spends of 2027/28's capital at its approved start, as the
+    # checker counts it; together the approved plan's whole 2027/28 capital, the cut budget plus the shortfall
+    conflicts = approved_conflicts(r.model, r.diagnosis)
+    assert [e["initiative"] for e in conflicts] == [i for i in p.ids if i in limits[0]["initiatives"]]
+    alone = {e["initiative"]: check_plan(p, {i: (approved_starts[i] if i == e["initiative"] else None) for i in p.ids})
+             for e in conflicts}
+    for e in conflicts:
+        spent = alone[e["initiative"]].usage
+        spent = spent[(spent["resource"] == "capital") & spent["period"].isin(range(4, 8))]["used"].sum()
+        assert e["limits"] == [{"resource": "capital", "period": "2027/28", "shortfall": limits[0]["shortfall"],
+                                "uses": pytest.approx(spent, abs=0.01)}]
+    assert sum(e["limits"][0]["uses"] for e in conflicts) == pytest.approx(use, abs=0.1)
+    assert "Approved initiatives in the way" in console_summary(r)
 
 
 def test_training_load_of_the_epr_go_live():

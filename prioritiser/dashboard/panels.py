@@ -7,7 +7,7 @@ import pandas as pd
 from prioritiser.formatting import money, percent, score
 from prioritiser.replan import changes_table
 # spend_by_year is the table of summary.json and report.xlsx, so the page and the report agree
-from prioritiser.report import diagnosis_lines, spend_by_year
+from prioritiser.report import conflict_lines, diagnosis_lines, spend_by_year
 
 from .formatting import esc, status_sentence
 
@@ -212,9 +212,13 @@ def changes_html(result) -> str:
     p = result.portfolio
     if result.diagnosis:
         items = "".join(f"<li>{esc(line.strip())}</li>" for line in diagnosis_lines(result)[1:])
+        who = "".join(f"<li>{esc(line.strip())}</li>" for line in conflict_lines(result)[1:])
+        who = f"<p>Approved initiatives in the way (what each uses at its approved start):</p><ul>{who}</ul>" \
+            if who else ""
         return (f'<div class="pd-changes-box changes-box" role="alert"><p><b>The approved plan cannot be kept</b> '
-                f"under these settings: no plan meets every rule. In the way:</p><ul>{items}</ul><p>Find the money "
-                "or staff, or switch off <b>Keep approved starts</b> to see what the best re-plan changes.</p></div>")
+                f"under these settings: no plan meets every rule. In the way:</p><ul>{items}</ul>{who}<p>Find the "
+                "money or staff, or switch off <b>Keep approved starts</b> to see what the best re-plan changes.</p>"
+                "</div>")
     if not result.has_plan:
         return ""
     if not len(p.approved):
