@@ -339,6 +339,7 @@ def plan_sheet(ws, pack: Pack) -> None:
 
 
 STATUS_WORDS = {"proposed": "proposed", "approved": "approved", "in_progress": "in flight"}
+APPROVED_MARK = "◆"  # on the Roadmap: an approved initiative's approved start
 
 
 # -------------------------------------------------------------------------------------- Changes
@@ -377,11 +378,18 @@ def roadmap_sheet(ws, pack: Pack) -> None:
                           "start": plan["start"].to_numpy(), "go_live": plan["go_live"].to_numpy()})
     cols = {"id": Col("ID", width=10), "name": Col("Initiative", "wrap", 36), "category": Col("Category", width=13),
             "start": Col("Start", "period", 10), "go_live": Col("Go-live", "period", 10)}
+    cycle = bool((plan["status"] != "proposed").any())  # work in flight or an approved plan: say which is which
+    if cycle:
+        frame.insert(3, "status", [STATUS_WORDS.get(s, s) for s in plan["status"]])
+        cols = {**dict(list(cols.items())[:3]), "status": Col("Status", width=10), **dict(list(cols.items())[3:])}
+    approved = pd.Series(r.portfolio.approved_starts, index=r.portfolio.ids).reindex(plan.index).to_numpy()
     for t, label in enumerate(H.labels):
-        frame[f"p{t}"] = None
+        frame[f"p{t}"] = np.where((approved == t) & (plan["status"] == "approved").to_numpy(), APPROVED_MARK, None)
         cols[f"p{t}"] = Col(label, "text", 3.4)
-    area = write_table(ws, frame, cols, title="Roadmap: when each initiative is built and goes live",
-                       note="Dark blue: in build. Green: live (benefits and running costs). One column per period.",
+    note = "Dark blue: in build. Green: live (benefits and running costs). One column per period." + (
+        f" {APPROVED_MARK}: the start the board approved (a move shows as {APPROVED_MARK} away from the bar's start)."
+        if len(r.portfolio.approved) else "")
+    area = write_table(ws, frame, cols, title="Roadmap: when each initiative is built and goes live", note=note,
                        freeze_columns=2)
     header = area.header_row
     ws.row_dimensions[header].height = 66
@@ -393,6 +401,10 @@ def roadmap_sheet(ws, pack: Pack) -> None:
     for n, (s, g) in enumerate(zip(plan["start_index"], plan["go_live_index"]), start=area.first_row):
         for t in range(int(s), H.T):
             ws.cell(n, first + t)._style = copy(build if t < g else live)
+        for t in np.flatnonzero(frame.loc[n - area.first_row, [f"p{t}" for t in range(H.T)]].notna().to_numpy()):
+            mark = ws.cell(n, first + int(t))  # white on the blue of a build, black elsewhere
+            mark.font = Font(name=FONT, size=BODY_SIZE, bold=True, color="FFFFFF" if s <= t < g else "000000")
+            mark.alignment = Alignment(horizontal="center")
 
 
 # ---------------------------------------------------------------------------------- Cost by year

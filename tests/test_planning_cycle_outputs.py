@@ -70,6 +70,17 @@ def test_a_stopped_approved_initiative_in_the_changes_sheet_and_console(tmp_path
     assert f"  Stopped (1): W\n    W: {STOP_WORDS}\n  Added (1): P (2026/27 Q1)" in text
 
 
+def test_the_dashboard_says_what_stopping_saves_pays_and_loses(tmp_path):
+    from prioritiser.dashboard.panels import changes_html
+
+    r = solve_checked(write_case(tmp_path / "plain", IN_FLIGHT, {"allow_stopping": True}), "highs")
+    assert f"Stopped: W ({STOP_WORDS})." in changes_html(r)  # no approved plan: the stop is still said
+    approved = "id,selected,start\nW,True,2025/26 Q3\nP,False,\n"
+    r = solve_checked(replan_case(tmp_path / "approved", {}, approved, IN_FLIGHT, allow_stopping=True), "highs")
+    assert (f'<tr class="change-stopped" data-id="W"><td class="col-id">W</td><td>W</td><td>2025/26 Q3</td><td></td>'
+            f'<td>Stopped (was in flight)</td><td class="col-reason">stopped: {STOP_WORDS}</td></tr>') in changes_html(r)
+
+
 def test_forced_out_work_in_flight_says_the_scenario_stopped_it(tmp_path):
     r = solve_checked(write_case(tmp_path, IN_FLIGHT, {"allow_stopping": True, "force_out": ["W"]}), "highs")
     assert r.starts == {"W": None, "P": 0}
@@ -83,6 +94,25 @@ def test_approved_initiatives_are_marked_in_plan_csv_and_the_plan_sheet(tmp_path
     assert plan["status"].to_dict() == {"A": "approved", "B": "proposed", "C": "proposed"}
     sheet = {row["ID"]: row["Status"] for row in sheet_rows(out / "report.xlsx", "Plan")}
     assert sheet == {"A": "approved", "B": "proposed", "C": "proposed"}
+
+
+def test_the_roadmap_sheet_marks_status_and_approved_starts(tmp_path):
+    # move_penalty 5: A kept at Q2, C moved from Q4 to Q1, B dropped (test_planning_cycle)
+    r = solve_checked(replan_case(tmp_path, {"move_penalty": 5}), "highs")
+    out = write_outputs(r, tmp_path / "out")
+    rows = {row["ID"]: row for row in sheet_rows(out / "report.xlsx", "Roadmap")}
+    assert set(rows) == {"A", "C"} and {row["Status"] for row in rows.values()} == {"approved"}
+    quarters = [f"2026/27 Q{q}" for q in range(1, 5)]
+    assert [rows["A"][q] for q in quarters] == [None, "◆", None, None]  # where it starts, as approved
+    assert [rows["C"][q] for q in quarters] == [None, None, None, "◆"]  # approved Q4, now built in Q1
+    ws = load_workbook(out / "report.xlsx")["Roadmap"]
+    marks = {ws.cell(row, col).font.color.rgb[-6:] for row in range(1, ws.max_row + 1)
+             for col in range(1, ws.max_column + 1) if ws.cell(row, col).value == "◆"}
+    assert marks == {"FFFFFF", "000000"}  # white on A's build, black on C's live period
+    # work in flight is marked as such, without an approved start
+    r = solve_checked(write_case(tmp_path / "w", IN_FLIGHT), "highs")
+    (w,) = sheet_rows(write_outputs(r, tmp_path / "w" / "out") / "report.xlsx", "Roadmap")
+    assert w["Status"] == "in flight" and "◆" not in w.values()
 
 
 # ---------------------------------------------------------------------------------------- an approved plan broken

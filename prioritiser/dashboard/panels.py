@@ -7,7 +7,7 @@ import pandas as pd
 from prioritiser.formatting import money, percent, score
 from prioritiser.replan import changes_table
 # spend_by_year is the table of summary.json and report.xlsx, so the page and the report agree
-from prioritiser.report import conflict_lines, diagnosis_lines, spend_by_year
+from prioritiser.report import conflict_lines, diagnosis_lines, spend_by_year, stop_words
 
 from .formatting import esc, status_sentence
 
@@ -222,8 +222,9 @@ def changes_html(result) -> str:
     if not result.has_plan:
         return ""
     if not len(p.approved):
-        stopped = [i for i, s in zip(p.ids, p.in_progress) if s and result.starts.get(i) is None]
-        note = f" Stopped: {', '.join(stopped)}." if stopped else ""
+        stopped = [f"{i} ({stop_words(result.plan.at[i, 'reason'])})" for i, s in zip(p.ids, p.in_progress)
+                   if s and result.starts.get(i) is None]
+        note = f" Stopped: {'; '.join(stopped)}." if stopped else ""
         return ('<div class="pd-changes-box changes-box"><p>This scenario has no approved plan to compare with.'
                 f"{esc(note)}</p></div>")
     table = changes_table(p, result.starts, result.plan)
