@@ -89,6 +89,13 @@ def test_allow_stopping_switch_stops_work_in_flight(replan_app):
     stopped = re.findall(r'<tr class="change-stopped" data-id="([^"]+)"', replan_app.changes.value)
     assert stopped == [i for i in r.portfolio.ids[r.portfolio.in_progress] if r.starts[i] is None]
     assert "stopping allowed" in st.describe(st.solved_scenario)
+    # each stop says what it saves, pays and loses; the saved scenario allows stopping
+    assert stopped == ["EDMS-01"]  # as the bundled stop-allowed scenario (test_sample_trust_cycle)
+    for iid in stopped:
+        assert f'<td class="col-reason">{r.plan.at[iid, "reason"]}</td>' in replan_app.changes.value
+        assert r.plan.at[iid, "reason"].startswith("stopped: saves £")
+    name, doc = st.scenario_yaml()
+    assert yaml.safe_load(doc)["allow_stopping"] is True
 
 
 def test_a_scenario_without_an_approved_plan(replan_app):
