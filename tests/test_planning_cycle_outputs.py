@@ -35,7 +35,7 @@ def sheet_rows(path, name: str) -> list[dict]:
     """A report sheet's table as dicts keyed by its header row (the row whose first cell is "ID" or "Role")."""
     rows = list(load_workbook(path)[name].iter_rows(values_only=True))
     head = next(k for k, row in enumerate(rows) if row[0] in ("ID", "Role"))
-    return [dict(zip(rows[head], row)) for row in rows[head + 1:] if row[0] is not None]
+    return [dict(zip(rows[head], row)) for row in rows[head + 1:] if any(v is not None for v in row)]
 
 
 # ---------------------------------------------------------------------------------------- stopping, in words
@@ -113,6 +113,17 @@ def test_the_roadmap_sheet_marks_status_and_approved_starts(tmp_path):
     r = solve_checked(write_case(tmp_path / "w", IN_FLIGHT), "highs")
     (w,) = sheet_rows(write_outputs(r, tmp_path / "w" / "out") / "report.xlsx", "Roadmap")
     assert w["Status"] == "in flight" and "◆" not in w.values()
+
+
+def test_no_change_is_said_as_such(tmp_path):
+    # keep: start holds the approved plan as it is (worth 14): nothing to report, and the outputs say so
+    r = solve_checked(replan_case(tmp_path, {"keep": "start"}), "highs")
+    assert r.starts == {"A": 1, "B": 0, "C": 3}
+    assert "Changes against the approved plan: none (every approved initiative keeps its start)" in console_summary(r)
+    out = write_outputs(r, tmp_path / "out")
+    assert pd.read_csv(out / "changes.csv").empty
+    (row,) = sheet_rows(out / "report.xlsx", "Changes")
+    assert row["Initiative"].startswith("No change: every approved initiative keeps its start")
 
 
 # ---------------------------------------------------------------------------------------- an approved plan broken
