@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv validate bench clean
+.PHONY: demo test test-fast venv validate bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ validate: $(STAMP)
 
 test: $(STAMP)  ## every test
 	$(PY) -m pytest -q --timeout=600 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## the quick loop while developing: every test not marked slow, browser or notebook
+	$(PY) -m pytest -q --timeout=600 -m "not slow and not browser and not notebook" $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## performance benchmarks (minutes); writes benchmarks/results and docs/performance.md
 	$(PY) benchmarks/run.py

@@ -13,11 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bruteforce import brute_force, build_portfolio  # noqa: E402
-from prioritiser.check import CheckReport, check_plan  # noqa: E402
+from bruteforce import brute_force, build_portfolio
+from prioritiser.check import CheckReport, check_plan
 
 
 def ini(id, **kw):

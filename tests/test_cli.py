@@ -1,14 +1,12 @@
 """The command line: exit codes, the four output files exactly as the spec says, input protection."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
-from known import write_case
+from conftest import run_cli, write_case
 from prioritiser import cli, engine
 from prioritiser.check import check_plan
 from prioritiser.result import SolveOutcome, Status
@@ -35,11 +33,6 @@ CASE = {
         developer,2026/27 Q4,1
     """,
 }
-
-
-def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "prioritiser.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
 
 
 def test_run_writes_the_four_files(tmp_path):

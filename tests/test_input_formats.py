@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import prioritiser
+from conftest import write_case
 
 INITIATIVES = """\
 id,name,duration,earliest_start,latest_finish,mandatory,capital_cost
@@ -19,14 +20,11 @@ B,Beta,1,,,false,50
 """
 
 
-def write_case(tmp_path: Path, horizon: dict, tables: dict[str, str], **scenario) -> Path:
-    folder = tmp_path / "trust"
-    folder.mkdir(exist_ok=True)
-    for name, text in tables.items():
-        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-    path = tmp_path / "scenario.yaml"
-    path.write_text(yaml.safe_dump({"portfolio": "trust", "horizon": horizon, **scenario}))
-    return path
+def write_trust(tmp_path: Path, horizon: dict, tables: dict[str, str], **scenario) -> Path:
+    """The tables exactly as given, in `trust/`, and a scenario.yaml with this horizon."""
+    return write_case(tmp_path, {name: text.encode("utf-8") for name, text in tables.items()},
+                      {"horizon": horizon, **scenario}, name=None, defaults=None, portfolio="trust",
+                      file="scenario.yaml")
 
 
 def errors(issues):
@@ -40,7 +38,7 @@ MONTHS = {"start": "2026-04", "periods": 24, "granularity": "month"}
 
 
 def test_month_labels(tmp_path):
-    path = write_case(tmp_path, MONTHS, {
+    path = write_trust(tmp_path, MONTHS, {
         "initiatives": INITIATIVES.format(es="2027-01", lf="2027-06"),
         "capacity": "resource,period,amount\ncapital,2026/27,1200\ncapital,2027/28,600\ncapital,2027-05,40\n",
     })
@@ -58,7 +56,7 @@ def test_month_labels(tmp_path):
 
 
 def test_month_labels_rejected(tmp_path):
-    path = write_case(tmp_path, MONTHS, {
+    path = write_trust(tmp_path, MONTHS, {
         "initiatives": INITIATIVES.format(es="2027-13", lf="2026/27 Q2"),
         "capacity": "resource,period,amount\ncapital,2026/27,1200\ncapital,2028-04,5\n",
     })
@@ -72,10 +70,10 @@ def test_month_labels_rejected(tmp_path):
 def test_month_year_row_adjusted_only_when_the_whole_year_is_in_range(tmp_path):
     capacity = "resource,period,amount\ncapital,2026/27,1200\ncapital,2027/28,600\ncapital,2027-03,40\n"
     tables = {"initiatives": INITIATIVES.format(es="", lf=""), "capacity": capacity}
-    path = write_case(tmp_path, MONTHS, tables, adjustments=[{"resource": "capital", "scale": 0.5, "from": "2026-05"}])
+    path = write_trust(tmp_path, MONTHS, tables, adjustments=[{"resource": "capital", "scale": 0.5, "from": "2026-05"}])
     amounts = dict(zip(prioritiser.load(path).capacity["period"], prioritiser.load(path).capacity["amount"]))
     assert amounts == {"2026/27": 1200, "2027/28": 300, "2027-03": 20}
-    path = write_case(tmp_path, MONTHS, tables, adjustments=[{"resource": "capital", "add": 1, "to": "2027-03"}])
+    path = write_trust(tmp_path, MONTHS, tables, adjustments=[{"resource": "capital", "add": 1, "to": "2027-03"}])
     amounts = dict(zip(prioritiser.load(path).capacity["period"], prioritiser.load(path).capacity["amount"]))
     assert amounts == {"2026/27": 1201, "2027/28": 600, "2027-03": 41}
 
@@ -84,7 +82,7 @@ def test_month_year_row_adjusted_only_when_the_whole_year_is_in_range(tmp_path):
 
 
 def test_year_labels(tmp_path):
-    path = write_case(tmp_path, {"start": "2026/27", "periods": 5, "granularity": "year"}, {
+    path = write_trust(tmp_path, {"start": "2026/27", "periods": 5, "granularity": "year"}, {
         "initiatives": INITIATIVES.format(es="2028/29", lf="2030/31"),
         "capacity": "resource,period,amount\ncapital,2026/27,100\ncapital,2027/28,100\n",
     })
@@ -94,7 +92,7 @@ def test_year_labels(tmp_path):
     assert p.initiatives.loc["A", "latest_finish"] == 4
     assert list(p.capacity["periods"]) == [(0,), (1,)]
     # a quarter label means nothing in a yearly plan
-    path = write_case(tmp_path, {"start": "2026/27", "periods": 5, "granularity": "year"}, {
+    path = write_trust(tmp_path, {"start": "2026/27", "periods": 5, "granularity": "year"}, {
         "initiatives": INITIATIVES.format(es="2027/28 Q1", lf=""),
         "capacity": "resource,period,amount\ncapital,2026/27,100\n",
     })
@@ -104,7 +102,7 @@ def test_year_labels(tmp_path):
 
 
 def test_quarter_horizon_starting_mid_year(tmp_path):
-    path = write_case(tmp_path, {"start": "2026/27 Q3", "periods": 6}, {
+    path = write_trust(tmp_path, {"start": "2026/27 Q3", "periods": 6}, {
         "initiatives": INITIATIVES.format(es="2027/28 Q3", lf=""),
         "capacity": "resource,period,amount\ncapital,2026/27,100\ncapital,2027/28,400\n",
     })
@@ -123,7 +121,7 @@ def test_unknown_columns_pass_through(tmp_path):
                    "A,2,100,Jo Smith,\"needs a, comma\",4.5,3\n"
                    "B,1,50,,,,\n")
     resources = "resource,kind,cost_centre\ndev,staff,CC-12\n"
-    path = write_case(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
+    path = write_trust(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
         "initiatives": initiatives, "resources": resources,
         "capacity": "resource,period,amount\ncapital,2026/27,1000\ndev,2026/27,4\n",
     })
@@ -138,7 +136,7 @@ def test_unknown_columns_pass_through(tmp_path):
 
 
 def test_csv_with_byte_order_mark(tmp_path):
-    path = write_case(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
+    path = write_trust(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
         "capacity": "resource,period,amount\ncapital,2026/27,1000\n"})
     (tmp_path / "trust" / "initiatives.csv").write_bytes("id,name,duration\nA,Café – £5m,2\n".encode("utf-8-sig"))
     p = prioritiser.load(path)
@@ -146,7 +144,7 @@ def test_csv_with_byte_order_mark(tmp_path):
 
 
 def test_csv_in_windows_1252(tmp_path):
-    path = write_case(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
+    path = write_trust(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
         "capacity": "resource,period,amount\ncapital,2026/27,1000\n"})
     (tmp_path / "trust" / "initiatives.csv").write_bytes(
         "id,name,directorate,duration\r\nA,Café – £5m ‘new’,Women’s & Children’s,2\r\n".encode("cp1252"))
@@ -156,7 +154,7 @@ def test_csv_in_windows_1252(tmp_path):
 
 
 def test_blank_lines_inside_a_csv_keep_row_numbers(tmp_path):
-    path = write_case(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
+    path = write_trust(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
         "initiatives": "id,duration\nA,2\n\n,,\nB,zero\n\n\n",
         "capacity": "resource,period,amount\ncapital,2026/27,1000\n"})
     (issue,) = errors(prioritiser.validate(path))
@@ -164,7 +162,7 @@ def test_blank_lines_inside_a_csv_keep_row_numbers(tmp_path):
 
 
 def test_file_names_are_matched_without_case(tmp_path):
-    path = write_case(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
+    path = write_trust(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
         "Initiatives": "id,duration\nA,2\n", "CAPACITY": "resource,period,amount\ncapital,2026/27,1000\n"})
     assert list(prioritiser.load(path).ids) == ["A"]
 
@@ -177,7 +175,7 @@ def test_file_names_are_matched_without_case(tmp_path):
     ("FALSE", False), ("false", False), ("no", False), ("N", False), ("0", False), ("", False),
 ])
 def test_boolean_spellings(tmp_path, cell, value):
-    path = write_case(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
+    path = write_trust(tmp_path, {"start": "2026/27 Q1", "periods": 4}, {
         "initiatives": f"id,duration,mandatory\nA,2,{cell}\nB,1,false\n",
         "capacity": "resource,period,amount\ncapital,2026/27,1000\n"})
     p = prioritiser.load(path)
@@ -260,7 +258,7 @@ def test_xlsx_and_csv_give_the_same_portfolio(tmp_path):
         "funding": "source,resource,period,amount,milestone\nfund,capital,2027/28,300,A\n",
     }
     horizon = {"start": "2026/27 Q1", "periods": 8}
-    from_csv = prioritiser.load(write_case(tmp_path, horizon, tables))
+    from_csv = prioritiser.load(write_trust(tmp_path, horizon, tables))
     with pd.ExcelWriter(tmp_path / "trust.xlsx") as writer:
         for name in tables:
             pd.read_csv(tmp_path / "trust" / f"{name}.csv", dtype=str, keep_default_na=False).to_excel(

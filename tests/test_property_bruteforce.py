@@ -28,21 +28,17 @@ brute force's pruning against plain enumeration.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bruteforce import brute_force, build_portfolio, count_plans, fy_label  # noqa: E402
-from prioritiser.check import check_plan  # noqa: E402
+from bruteforce import brute_force, build_portfolio, count_plans, fy_label
+from conftest import write_case
+from prioritiser.check import check_plan
 
 SOLVERS = ("highs", "cbc")
 MAX_PLANS = 3000  # product over initiatives of (allowed starts + 1), before pruning
@@ -271,10 +267,9 @@ def direct_portfolio(case: dict):
     return build_portfolio(**kw)
 
 
-def write_case(case: dict, folder: Path) -> Path:
+def write_drawn(case: dict, folder: Path) -> Path:
     """Write the case as format v1 CSV files and a scenario.yaml; returns the scenario path."""
-    port = folder / "portfolio"
-    port.mkdir()
+    folder.mkdir(parents=True, exist_ok=True)
     blanks = case["blanks"]
 
     def cell(value, default):
@@ -302,35 +297,27 @@ def write_case(case: dict, folder: Path) -> Path:
                 "stop_cost": cell(x["stop_cost"], 0.0),
             }
         )
-    pd.DataFrame(rows).to_csv(port / "initiatives.csv", index=False)
-    resources = pd.DataFrame(case["resources"], columns=["resource", "kind", "external_cost", "external_max",
-                                                         "hours_per_fte"])
-    resources.to_csv(port / "resources.csv", index=False)
+    tables = {"initiatives": pd.DataFrame(rows),
+              "resources": pd.DataFrame(case["resources"], columns=["resource", "kind", "external_cost",
+                                                                    "external_max", "hours_per_fte"])}
     if case["training"]:
-        pd.DataFrame(case["training"]).to_csv(port / "training.csv", index=False)
+        tables["training"] = pd.DataFrame(case["training"])
     if case["approved"]:
         pd.DataFrame(list(case["approved_labels"].items()), columns=["id", "start"]).to_csv(
             folder / "approved.csv", index=False)
     if case["demands"]:
-        pd.DataFrame(case["demands"], columns=["initiative", "resource", "offset", "amount"]).to_csv(
-            port / "demands.csv", index=False
-        )
-    pd.DataFrame(case["capacity"], columns=["resource", "period", "amount"]).to_csv(
-        port / "capacity.csv", index=False
-    )
+        tables["demands"] = pd.DataFrame(case["demands"], columns=["initiative", "resource", "offset", "amount"])
+    tables["capacity"] = pd.DataFrame(case["capacity"], columns=["resource", "period", "amount"])
     if case["dependencies"]:
-        pd.DataFrame(case["dependencies"], columns=["predecessor", "successor", "type", "lag"]).to_csv(
-            port / "dependencies.csv", index=False
-        )
+        tables["dependencies"] = pd.DataFrame(case["dependencies"],
+                                              columns=["predecessor", "successor", "type", "lag"])
     if case["funding"]:
-        pd.DataFrame(
+        tables["funding"] = pd.DataFrame(
             [(s, r, lab, a, "" if m is None else m) for s, r, lab, a, m in case["funding"]],
             columns=["source", "resource", "period", "amount", "milestone"],
-        ).to_csv(port / "funding.csv", index=False)
+        )
 
     scenario = {
-        "name": "property",
-        "portfolio": "portfolio",
         "horizon": {"start": qlabel(0), "periods": case["T"], "granularity": "quarter"},
         "objective": {
             "discount_rate": case["discount_rate"],
@@ -346,9 +333,7 @@ def write_case(case: dict, folder: Path) -> Path:
     if case["approved"]:
         scenario["approved_plan"] = "approved.csv"
         scenario["changes"] = {k: v for k, v in case["changes"].items() if v is not None}
-    path = folder / "scenario.yaml"
-    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
-    return path
+    return write_case(folder, tables, scenario, name="property", defaults=None, file="scenario.yaml")
 
 
 def close(a: float, b: float) -> bool:
@@ -381,6 +366,7 @@ def test_generator_and_brute_force(case):
     assert r.ok and r.objective == pytest.approx(best)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=200,
     deadline=None,
@@ -393,6 +379,7 @@ def test_engine_matches_brute_force(case):
     engine_matches_brute_force(case)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=120,
     deadline=None,
@@ -410,7 +397,7 @@ def engine_matches_brute_force(case):
     import prioritiser
 
     with tempfile.TemporaryDirectory() as tmp:
-        scenario = write_case(case, Path(tmp))
+        scenario = write_drawn(case, Path(tmp))
         try:
             portfolio = prioritiser.load(str(scenario))
         except prioritiser.InputError as exc:

@@ -2,8 +2,6 @@
 every column the format constrains, explains every schema column, never overwrites, and, filled in
 programmatically with the sample trust, solves to the same plan as the CSV folder."""
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
@@ -11,6 +9,7 @@ import pytest
 import yaml
 
 import prioritiser
+from conftest import run_cli
 from prioritiser.schema import TABLES
 from prioritiser.template import ALIGNMENT_EXAMPLE, write_template
 
@@ -29,8 +28,7 @@ def test_template_validates_as_written_and_never_overwrites(tmp_path):
     with pytest.raises(FileExistsError):  # the workbook exists: the scenario is not written either
         write_template(book)
     assert book.read_bytes() == before[0] and not scenario.exists()
-    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "template", str(book)], capture_output=True,
-                          text=True, timeout=120)
+    proc = run_cli("template", str(book))
     assert proc.returncode == 1 and "already exists" in proc.stderr and "Traceback" not in proc.stderr
     assert book.read_bytes() == before[0]
 

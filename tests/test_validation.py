@@ -6,8 +6,6 @@ message. The last tests feed garbage and check that no traceback ever escapes.
 """
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from textwrap import dedent
 
@@ -16,6 +14,8 @@ import pytest
 import yaml
 
 import prioritiser
+import prioritiser.schema  # the declarations the header-typo cases are drawn from
+from conftest import run_cli, write_case
 from prioritiser import Issue
 
 # A valid portfolio over 8 quarters (2026/27 Q1 .. 2027/28 Q4); every used resource is limited.
@@ -73,23 +73,10 @@ def add_rows(name: str, *rows: str) -> str:
     return csv_text(BASE[name]) + "".join(r + "\n" for r in rows)
 
 
-def write_case(tmp_path: Path, scenario: dict | None = None, **tables: str | bytes | None) -> Path:
-    """Write BASE with `tables` replacing some tables (None drops one) and a scenario.yaml; return its path."""
-    folder = tmp_path / "portfolio"
-    folder.mkdir(exist_ok=True)
-    for name, text in {**BASE, **tables}.items():
-        if text is None:
-            continue
-        path = folder / f"{name}.csv"
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(csv_text(text), encoding="utf-8")
-    doc = {"portfolio": "portfolio", "horizon": dict(HORIZON)}
-    doc.update(scenario or {})
-    path = tmp_path / "scenario.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return path
+def write_base(tmp_path: Path, scenario: dict | None = None, **tables: str | bytes | None) -> Path:
+    """BASE with `tables` replacing some tables (None drops one) and a scenario.yaml; return its path."""
+    return write_case(tmp_path, {**BASE, **tables}, {"horizon": dict(HORIZON), **(scenario or {})}, name=None,
+                      defaults=None, file="scenario.yaml")
 
 
 def errors(issues: list[Issue]) -> list[Issue]:
@@ -113,8 +100,8 @@ def the_issue(issues: list[Issue], where: str, row: int | None, column: str | No
 
 
 def test_base_portfolio_is_valid(tmp_path):
-    assert prioritiser.validate(write_case(tmp_path)) == []
-    p = prioritiser.load(write_case(tmp_path))
+    assert prioritiser.validate(write_base(tmp_path)) == []
+    p = prioritiser.load(write_base(tmp_path))
     assert list(p.ids) == ["A", "B", "C"]
 
 
@@ -123,20 +110,20 @@ def test_base_portfolio_is_valid(tmp_path):
 
 def test_missing_required_column(tmp_path):
     text = "id,name,capital_cost\nA,Alpha,1000\nB,Beta,500\nC,Gamma,0\n"
-    issues = prioritiser.validate(write_case(tmp_path, initiatives=text))
+    issues = prioritiser.validate(write_base(tmp_path, initiatives=text))
     the_issue(issues, "initiatives.csv", 1, "duration", "required column 'duration' is missing")
     # reported once for the column, not once more for every row
     assert [i for i in issues if i.column == "duration"] == [i for i in issues if i.row == 1]
     # a misspelt header gets a suggestion
     text = "id,name,duraton\nA,Alpha,2\nB,Beta,1\nC,Gamma,3\n"
-    issues = prioritiser.validate(write_case(tmp_path, initiatives=text))
+    issues = prioritiser.validate(write_base(tmp_path, initiatives=text))
     the_issue(issues, "initiatives.csv", 1, "duration", "did you mean 'duraton'?")
 
 
 def test_misspelt_optional_column_is_an_error(tmp_path):
     # Issue 7: a header typo used to be a warning, and capital became 0 everywhere in a published plan.
     text = edit("initiatives", "capital_cost", "captial_cost")
-    path = write_case(tmp_path, initiatives=text, capacity=add_rows("capacity"))
+    path = write_base(tmp_path, initiatives=text, capacity=add_rows("capacity"))
     issues = prioritiser.validate(path)
     issue = the_issue(issues, "initiatives.csv", 1, "captial_cost", "did you mean 'capital_cost'?")
     assert "read as 0 on every row" in issue.message
@@ -146,19 +133,19 @@ def test_misspelt_optional_column_is_an_error(tmp_path):
 
 
 def test_duplicate_ids(tmp_path):
-    issues = prioritiser.validate(write_case(tmp_path, initiatives=add_rows("initiatives", "A,Again,1,,,,,,,")))
+    issues = prioritiser.validate(write_base(tmp_path, initiatives=add_rows("initiatives", "A,Again,1,,,,,,,")))
     issue = the_issue(issues, "initiatives.csv", 5, "id", "duplicate id 'A'")
     assert "row 2" in issue.message
     assert len(errors(issues)) == 1
 
 
 def test_duplicate_resources(tmp_path):
-    issues = prioritiser.validate(write_case(tmp_path, resources=add_rows("resources", "developer,staff,0,0")))
+    issues = prioritiser.validate(write_base(tmp_path, resources=add_rows("resources", "developer,staff,0,0")))
     the_issue(issues, "resources.csv", 5, "resource", "duplicate resource 'developer'")
 
 
 def test_ids_named_but_not_defined(tmp_path):
-    issues = prioritiser.validate(write_case(
+    issues = prioritiser.validate(write_base(
         tmp_path,
         demands=add_rows("demands", "Z9,developer,build,1"),
         dependencies=add_rows("dependencies", "B,NOPE,requires,0"),
@@ -171,7 +158,7 @@ def test_ids_named_but_not_defined(tmp_path):
 
 
 def test_resources_named_but_not_defined(tmp_path):
-    issues = prioritiser.validate(write_case(
+    issues = prioritiser.validate(write_base(
         tmp_path,
         demands=add_rows("demands", "B,tester,0,1"),
         capacity=add_rows("capacity", "trainer,2026/27,4"),
@@ -191,7 +178,7 @@ def test_resources_named_but_not_defined(tmp_path):
     ("initiatives", "1000,100,10,500", "inf,100,10,500", 2, "capital_cost", "'inf' is not a number"),
 ])
 def test_wrong_types(tmp_path, table, old, new, row, column, phrase):
-    issues = prioritiser.validate(write_case(tmp_path, **{table: edit(table, old, new)}))
+    issues = prioritiser.validate(write_base(tmp_path, **{table: edit(table, old, new)}))
     the_issue(issues, f"{table}.csv", row, column, phrase)
     assert len(errors(issues)) == 1
 
@@ -204,12 +191,12 @@ def test_wrong_types(tmp_path, table, old, new, row, column, phrase):
     ("funding", "1000,A", "-1000,A", 2, "amount"),
 ])
 def test_negative_amounts(tmp_path, table, old, new, row, column):
-    issues = prioritiser.validate(write_case(tmp_path, **{table: edit(table, old, new)}))
+    issues = prioritiser.validate(write_base(tmp_path, **{table: edit(table, old, new)}))
     the_issue(issues, f"{table}.csv", row, column, "is negative")
 
 
 def test_duration_below_one(tmp_path):
-    issues = prioritiser.validate(write_case(tmp_path, initiatives=edit("initiatives", "B,Beta,1,", "B,Beta,0,")))
+    issues = prioritiser.validate(write_base(tmp_path, initiatives=edit("initiatives", "B,Beta,1,", "B,Beta,0,")))
     the_issue(issues, "initiatives.csv", 3, "duration", "must be at least 1")
     assert len(errors(issues)) == 1
 
@@ -222,7 +209,7 @@ def test_duration_below_one(tmp_path):
     ("funding", "fund,capital,2027/28", "fund,capital,2027/29", 2, "period", "not a quarter or financial-year"),
 ])
 def test_bad_period_labels(tmp_path, table, old, new, row, column, phrase):
-    issues = prioritiser.validate(write_case(tmp_path, **{table: edit(table, old, new)}))
+    issues = prioritiser.validate(write_base(tmp_path, **{table: edit(table, old, new)}))
     the_issue(issues, f"{table}.csv", row, column, phrase)
 
 
@@ -234,46 +221,46 @@ def test_bad_period_labels(tmp_path, table, old, new, row, column, phrase):
     ("capacity", "capital,2026/27,", "capital,2025/26 Q3,", 2, "period", "outside the horizon"),
 ])
 def test_out_of_horizon_period_labels(tmp_path, table, old, new, row, column, phrase):
-    issues = prioritiser.validate(write_case(tmp_path, **{table: edit(table, old, new)}))
+    issues = prioritiser.validate(write_base(tmp_path, **{table: edit(table, old, new)}))
     issue = the_issue(issues, f"{table}.csv", row, column, phrase)
     assert "2026/27 Q1" in issue.message  # says where the horizon is
 
 
 def test_latest_finish_no_start_can_meet(tmp_path):
     # C builds for 3 quarters from 2026/27 Q2 at the earliest: Q2, Q3, Q4. Finishing by Q3 is impossible.
-    issues = prioritiser.validate(write_case(
+    issues = prioritiser.validate(write_base(
         tmp_path, initiatives=edit("initiatives", ",2027/28 Q4,false", ",2026/27 Q3,false")))
     issue = the_issue(issues, "initiatives.csv", 4, "latest_finish", "no start can meet latest_finish 2026/27 Q3")
     assert "2026/27 Q4" in issue.message
     assert len(errors(issues)) == 1
     # ... while finishing exactly in Q4 is fine
-    assert prioritiser.validate(write_case(
+    assert prioritiser.validate(write_base(
         tmp_path, initiatives=edit("initiatives", ",2027/28 Q4,false", ",2026/27 Q4,false"))) == []
 
 
 def test_dependency_cycle_is_named(tmp_path):
     deps = add_rows("dependencies", "B,C,start_to_start,0", "C,A,requires,0", "A,C,excludes,0")
-    issues = prioritiser.validate(write_case(tmp_path, dependencies=deps))
+    issues = prioritiser.validate(write_base(tmp_path, dependencies=deps))
     the_issue(issues, "dependencies.csv", 2, "successor", "dependency cycle: A -> B -> C -> A")
     assert len(errors(issues)) == 1
 
 
 def test_dependency_on_itself(tmp_path):
-    issues = prioritiser.validate(write_case(tmp_path, dependencies=add_rows("dependencies", "B,B,requires,0")))
+    issues = prioritiser.validate(write_base(tmp_path, dependencies=add_rows("dependencies", "B,B,requires,0")))
     the_issue(issues, "dependencies.csv", 3, "successor", "depends on itself")
     assert len(errors(issues)) == 1  # not reported a second time as a cycle
 
 
 def test_funding_without_capacity_row(tmp_path):
     funding = edit("funding", "capital,2027/28,", "capital,2027/28 Q2,")
-    issues = prioritiser.validate(write_case(tmp_path, funding=funding))
+    issues = prioritiser.validate(write_base(tmp_path, funding=funding))
     issue = the_issue(issues, "funding.csv", 2, "period", "no capacity row for capital in 2027/28 Q2")
     assert "capacity.csv" in issue.message
     assert len(errors(issues)) == 1
 
 
 def test_mandatory_or_forced_in_also_forced_out(tmp_path):
-    path = write_case(tmp_path, {"force_in": ["B"], "force_out": ["A", "B"]},
+    path = write_base(tmp_path, {"force_in": ["B"], "force_out": ["A", "B"]},
                       initiatives=edit("initiatives", "A,Alpha,2,,,false", "A,Alpha,2,,,true"))
     issues = prioritiser.validate(path)
     found = [i for i in issues if i.column == "force_out"]
@@ -284,7 +271,7 @@ def test_mandatory_or_forced_in_also_forced_out(tmp_path):
 
 
 def test_must_select_items_that_exclude_each_other(tmp_path):
-    path = write_case(tmp_path, {"force_in": ["C"]},
+    path = write_base(tmp_path, {"force_in": ["C"]},
                       initiatives=edit("initiatives", "A,Alpha,2,,,false", "A,Alpha,2,,,yes"),
                       dependencies=add_rows("dependencies", "C,A,excludes,0"))
     issues = prioritiser.validate(path)
@@ -296,20 +283,20 @@ def test_must_select_items_that_exclude_each_other(tmp_path):
 def test_must_select_needing_forced_out_is_a_warning(tmp_path):
     # B is forced in and needs A (finish_to_start), which is forced out: no plan exists, but that is
     # for the solver to report as infeasible; validation warns and names the chain.
-    issues = prioritiser.validate(write_case(tmp_path, {"force_in": ["B"], "force_out": ["A"]}))
+    issues = prioritiser.validate(write_base(tmp_path, {"force_in": ["B"], "force_out": ["A"]}))
     assert errors(issues) == []
     issue = the_issue(issues, "scenario.yaml", None, "force_out", "'B' must be selected and needs it",
                       severity="warning")
     assert issue.message.startswith("'A' is forced out")
     # through a chain: C needs B needs A, with C forced in
     deps = add_rows("dependencies", "B,C,requires,0")
-    issues = prioritiser.validate(write_case(tmp_path, {"force_in": ["C"], "force_out": ["A"]}, dependencies=deps))
+    issues = prioritiser.validate(write_base(tmp_path, {"force_in": ["C"], "force_out": ["A"]}, dependencies=deps))
     issue = the_issue(issues, "scenario.yaml", None, "force_out", "(C needs B needs A)", severity="warning")
 
 
 def test_warning_for_periods_with_no_limit(tmp_path):
     capacity = edit("capacity", "developer,2027/28,8\n", "developer,2027/28 Q2,2\n")
-    path = write_case(tmp_path, capacity=capacity)
+    path = write_base(tmp_path, capacity=capacity)
     issues = prioritiser.validate(path)
     issue = the_issue(issues, "capacity.csv", None, "resource", "developer has no limit in 3 of the 8 periods",
                       severity="warning")
@@ -318,7 +305,7 @@ def test_warning_for_periods_with_no_limit(tmp_path):
     # a warning does not stop a load
     assert prioritiser.load(path).warnings == issues
     # a resource that has some limits is warned about even before anything uses it
-    path = write_case(tmp_path, resources=add_rows("resources", "trainer,staff,0,0"),
+    path = write_base(tmp_path, resources=add_rows("resources", "trainer,staff,0,0"),
                       capacity=add_rows("capacity", "trainer,2026/27 Q1,1"))
     issue = the_issue(prioritiser.validate(path), "capacity.csv", None, "resource", "trainer has no limit in 7",
                       severity="warning")
@@ -329,7 +316,7 @@ def test_warning_for_periods_with_no_limit(tmp_path):
 
 
 def test_every_error_in_every_file_in_one_pass(tmp_path):
-    path = write_case(
+    path = write_base(
         tmp_path, {"force_out": ["NOBODY"], "horizn": {"start": "2026/27 Q1"}},
         initiatives=add_rows("initiatives", "B,Dup,1,,,,,,,"),
         capacity=edit("capacity", "revenue,2026/27,1000", "revenue,2026/27,-1"),
@@ -374,20 +361,15 @@ def test_xlsx_without_required_sheet(tmp_path):
     assert "Sheet1" in issue.message
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "prioritiser.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
-
-
 def test_cli_validate_exit_codes(tmp_path):
     (tmp_path / "good").mkdir()
     (tmp_path / "bad").mkdir()
-    good = write_case(tmp_path / "good")
+    good = write_base(tmp_path / "good")
     done = run_cli("validate", good)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 error(s)" in done.stdout
 
-    bad = write_case(tmp_path / "bad",
+    bad = write_base(tmp_path / "bad",
                      initiatives=edit("initiatives", "B,Beta,1,", "B,Beta,0,"),
                      capacity=edit("capacity", "capital,2027/28,", "capital,2027-28,"))
     done = run_cli("validate", bad)
@@ -407,7 +389,7 @@ def _garbage_cases(tmp_path: Path) -> dict[str, Path]:
     def case(name, scenario=None, raw_yaml=None, **tables):
         folder = tmp_path / name
         folder.mkdir()
-        path = write_case(folder, scenario, **tables)
+        path = write_base(folder, scenario, **tables)
         if raw_yaml is not None:
             path.write_bytes(raw_yaml)
         cases[name] = path
@@ -539,7 +521,7 @@ def _header_typos():
 @pytest.mark.parametrize("table, column, typo", _header_typos())
 def test_misspelt_header_is_one_error_naming_file_column_and_known_name(tmp_path, table, column, typo):
     text = _rename_header(_with_column(table, column), column, typo)
-    issues = prioritiser.validate(write_case(tmp_path, **{table: text}))
+    issues = prioritiser.validate(write_base(tmp_path, **{table: text}))
     (issue,) = errors(issues)  # one error: no follow-on errors from the column read as missing
     assert (issue.where, issue.row) == (f"{table}.csv", 1), str(issue)
     if prioritiser.schema.TABLES[table].column(column).required:
@@ -549,7 +531,7 @@ def test_misspelt_header_is_one_error_naming_file_column_and_known_name(tmp_path
         assert issue.column == typo  # the header as the file has it, and the name it should have
         assert f"column {typo!r} is not one prioritiser reads; did you mean {column!r}?" in issue.message
     with pytest.raises(prioritiser.InputError):
-        prioritiser.load(write_case(tmp_path, **{table: text}))
+        prioritiser.load(write_base(tmp_path, **{table: text}))
 
 
 def test_misspelt_header_in_a_workbook_names_the_sheet(tmp_path):
@@ -569,7 +551,7 @@ def test_misspelt_header_in_a_workbook_names_the_sheet(tmp_path):
 def test_a_header_written_twice_in_two_spellings_is_an_error(tmp_path):
     text = csv_text(BASE["initiatives"]).replace("benefit\n", "benefit,Benefit \n", 1)
     text = "\n".join(line + ",5" if n else line for n, line in enumerate(text.splitlines())) + "\n"
-    (issue,) = errors(prioritiser.validate(write_case(tmp_path, initiatives=text)))
+    (issue,) = errors(prioritiser.validate(write_base(tmp_path, initiatives=text)))
     assert (issue.where, issue.column) == ("initiatives.csv", "Benefit")
     assert "'benefit' is there too" in issue.message
 
@@ -581,7 +563,7 @@ def test_other_columns_pass_through_and_are_listed_once(tmp_path):
                      for n, line in enumerate(csv_text(BASE["initiatives"]).splitlines())) + "\n"
     resources = csv_text(BASE["resources"]).replace("external_max\n", "external_max,cost_centre\n", 1)
     resources = resources.replace(",1\n", ",1,CC-12\n")
-    path = write_case(tmp_path, initiatives=text, resources=resources)
+    path = write_base(tmp_path, initiatives=text, resources=resources)
     assert prioritiser.validate(path) == []
     p = prioritiser.load(path)
     assert p.passthrough_columns == {"initiatives": ["owner", "rank"], "resources": ["cost_centre"]}
@@ -664,11 +646,11 @@ def test_no_resources_table_with_staff_named_gives_one_error(tmp_path):
 
 
 def test_header_only_or_missing_capacity_gives_one_error(tmp_path):
-    path = write_case(tmp_path, capacity="resource,period,amount\n")
+    path = write_base(tmp_path, capacity="resource,period,amount\n")
     issues = prioritiser.validate(path)
     assert len(issues) == 1  # no "no capacity row" for the funding, no coverage warnings
     the_issue(issues, "capacity.csv", 2, None, "there are no capacity rows")
-    path = write_case(tmp_path, capacity=None)
+    path = write_base(tmp_path, capacity=None)
     (tmp_path / "portfolio" / "capacity.csv").unlink()
     issues = prioritiser.validate(path)
     assert len(issues) == 1
@@ -676,11 +658,11 @@ def test_header_only_or_missing_capacity_gives_one_error(tmp_path):
 
 
 def test_a_table_without_its_key_column_gives_one_error(tmp_path):
-    issues = prioritiser.validate(write_case(tmp_path, initiatives=_rename_header(csv_text(BASE["initiatives"]),
+    issues = prioritiser.validate(write_base(tmp_path, initiatives=_rename_header(csv_text(BASE["initiatives"]),
                                                                                   "id", "code")))
     assert len(errors(issues)) == 1  # not one per demand, dependency and milestone naming A, B or C
     the_issue(issues, "initiatives.csv", 1, "id", "required column 'id' is missing")
-    issues = prioritiser.validate(write_case(tmp_path, capacity=_rename_header(csv_text(BASE["capacity"]),
+    issues = prioritiser.validate(write_base(tmp_path, capacity=_rename_header(csv_text(BASE["capacity"]),
                                                                                "period", "when")))
     assert len(errors(issues)) == 1  # not "no capacity row" for the funding row
     the_issue(issues, "capacity.csv", 1, "period", "required column 'period' is missing")
@@ -688,7 +670,7 @@ def test_a_table_without_its_key_column_gives_one_error(tmp_path):
 
 def test_an_undefined_name_on_many_rows_is_one_error_listing_them(tmp_path):
     capacity = csv_text(BASE["capacity"]).replace("developer,", "develper,")
-    issues = prioritiser.validate(write_case(tmp_path, capacity=capacity))
+    issues = prioritiser.validate(write_base(tmp_path, capacity=capacity))
     issue = the_issue(issues, "capacity.csv", 6, "resource", "resource 'develper' is not defined")
     assert "(also on rows 7)" in issue.message
     assert len(errors(issues)) == 1
@@ -696,7 +678,7 @@ def test_an_undefined_name_on_many_rows_is_one_error_listing_them(tmp_path):
 
 
 def test_labels_of_another_granularity_are_one_error_per_column(tmp_path):
-    path = write_case(tmp_path, {"horizon": {"start": "2026/27", "periods": 2, "granularity": "year"}},
+    path = write_base(tmp_path, {"horizon": {"start": "2026/27", "periods": 2, "granularity": "year"}},
                       initiatives=csv_text(BASE["initiatives"]).replace(",,,false", ",2026/27 Q3,,false"),
                       capacity=add_rows("capacity", "developer,2026/27 Q1,1", "developer,2026/27 Q2,1",
                                         "developer,2026/27 Q3,1"))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import prioritiser
-from test_validation import edit, errors, the_issue, write_case
+from test_validation import edit, errors, the_issue, write_base
 
 
 def in_file(issues, name: str):
@@ -46,7 +46,7 @@ def capacity_with_training() -> str:
 
 
 def test_a_valid_planning_cycle_portfolio(tmp_path):
-    path = write_case(tmp_path, initiatives=INITIATIVES_WITH_STATUS, training=TRAINING, resources=RESOURCES,
+    path = write_base(tmp_path, initiatives=INITIATIVES_WITH_STATUS, training=TRAINING, resources=RESOURCES,
                       capacity=capacity_with_training())
     assert prioritiser.validate(path) == []
     p = prioritiser.load(path)
@@ -67,17 +67,17 @@ def test_a_valid_planning_cycle_portfolio(tmp_path):
 
 def test_in_progress_with_an_earliest_start_is_an_error(tmp_path):
     text = INITIATIVES_WITH_STATUS.replace("A,Alpha,2,,", "A,Alpha,2,2026/27 Q2,")
-    issues = prioritiser.validate(write_case(tmp_path, initiatives=text))
+    issues = prioritiser.validate(write_base(tmp_path, initiatives=text))
     the_issue(issues, "initiatives.csv", 2, "earliest_start", "starts in the first period (2026/27 Q1)")
     # the first period itself is fine
     text = INITIATIVES_WITH_STATUS.replace("A,Alpha,2,,", "A,Alpha,2,2026/27 Q1,")
-    assert errors(prioritiser.validate(write_case(tmp_path, initiatives=text))) == []
+    assert errors(prioritiser.validate(write_base(tmp_path, initiatives=text))) == []
 
 
 def test_stop_cost_on_a_proposed_initiative_is_a_warning_and_ignored(tmp_path):
     text = INITIATIVES_WITH_STATUS.replace("C,Gamma,3,2026/27 Q2,2027/28 Q4,false,0,0,0,300,,",
                                            "C,Gamma,3,2026/27 Q2,2027/28 Q4,false,0,0,0,300,,70")
-    path = write_case(tmp_path, initiatives=text)
+    path = write_base(tmp_path, initiatives=text)
     the_issue(prioritiser.validate(path), "initiatives.csv", 4, "stop_cost", "applies only to in_progress",
               severity="warning")
     assert prioritiser.load(path).initiatives.at["C", "stop_cost"] == 0
@@ -85,22 +85,22 @@ def test_stop_cost_on_a_proposed_initiative_is_a_warning_and_ignored(tmp_path):
 
 def test_bad_status_and_training_values_name_the_cell(tmp_path):
     text = INITIATIVES_WITH_STATUS.replace("approved,", "aproved,")
-    the_issue(prioritiser.validate(write_case(tmp_path, initiatives=text)), "initiatives.csv", 3, "status",
+    the_issue(prioritiser.validate(write_base(tmp_path, initiatives=text)), "initiatives.csv", 3, "status",
               "not one of: proposed, approved, in_progress")
     bad = TRAINING.replace("0.2,25,10,2", "1.5,25,0.5,0")
-    issues = prioritiser.validate(write_case(tmp_path, training=bad))
+    issues = prioritiser.validate(write_base(tmp_path, training=bad))
     the_issue(issues, "training.csv", 2, "bank_locum_share", "above the maximum 1")
     the_issue(issues, "training.csv", 2, "trainees_per_trainer", "must be at least 1")
     the_issue(issues, "training.csv", 2, "periods_before_go_live", "must be at least 1")
-    the_issue(prioritiser.validate(write_case(tmp_path, training=TRAINING.replace("A,nurses", "Z,nurses"))),
+    the_issue(prioritiser.validate(write_base(tmp_path, training=TRAINING.replace("A,nurses", "Z,nurses"))),
               "training.csv", 2, "initiative", "initiative 'Z' is not defined")
     zero = RESOURCES.replace("trainer,staff,0,0,1600", "trainer,staff,0,0,0")
-    the_issue(prioritiser.validate(write_case(tmp_path, resources=zero)), "resources.csv", 5, "hours_per_fte",
+    the_issue(prioritiser.validate(write_base(tmp_path, resources=zero)), "resources.csv", 5, "hours_per_fte",
               "must be more than 0")
 
 
 def test_training_makes_trainer_and_clinical_time_staff_with_a_warning_without_limits(tmp_path):
-    path = write_case(tmp_path, training=TRAINING)  # BASE has neither resource
+    path = write_base(tmp_path, training=TRAINING)  # BASE has neither resource
     issues = prioritiser.validate(path)
     assert errors(issues) == []
     warned = {i.message.split()[0] for i in issues if i.severity == "warning"}
@@ -108,9 +108,9 @@ def test_training_makes_trainer_and_clinical_time_staff_with_a_warning_without_l
     p = prioritiser.load(path)
     assert p.resources.loc[["trainer", "clinical_time"], "kind"].tolist() == ["staff", "staff"]
     # with capacity rows for them, they are defined and limited: no warning
-    assert prioritiser.validate(write_case(tmp_path, training=TRAINING, capacity=capacity_with_training())) == []
+    assert prioritiser.validate(write_base(tmp_path, training=TRAINING, capacity=capacity_with_training())) == []
     money = RESOURCES.replace("trainer,staff", "trainer,money")
-    the_issue(prioritiser.validate(write_case(tmp_path, training=TRAINING, resources=money,
+    the_issue(prioritiser.validate(write_base(tmp_path, training=TRAINING, resources=money,
                                               capacity=capacity_with_training())),
               "resources.csv", 5, "kind", "trainer is money")
 
@@ -120,35 +120,35 @@ def test_a_mandatory_initiative_that_cannot_be_trained_in_time_is_an_error(tmp_p
     # 2027/28 Q3 or later (so that training begins inside the horizon) and start by 2027/28 Q2: no start
     text = edit("initiatives", "C,Gamma,3,2026/27 Q2,2027/28 Q4,false", "C,Gamma,3,2026/27 Q2,2027/28 Q4,true")
     training = TRAINING.replace("A,nurses,100,4,0.2,25,10,2", "C,nurses,100,4,0.2,25,10,9")
-    issues = prioritiser.validate(write_case(tmp_path, initiatives=text, training=training,
+    issues = prioritiser.validate(write_base(tmp_path, initiatives=text, training=training,
                                              capacity=capacity_with_training()))
     the_issue(issues, "training.csv", 2, "periods_before_go_live", "cannot all be trained inside the horizon")
 
 
 def test_force_out_of_work_in_progress_needs_allow_stopping(tmp_path):
-    issue = the_issue(prioritiser.validate(write_case(tmp_path, {"force_out": ["A"]},
+    issue = the_issue(prioritiser.validate(write_base(tmp_path, {"force_out": ["A"]},
                                                       initiatives=INITIATIVES_WITH_STATUS)),
                       "scenario.yaml", None, "force_out", "needs allow_stopping: true")
     assert "'A' is in progress" in issue.message
-    assert errors(prioritiser.validate(write_case(tmp_path, {"force_out": ["A"], "allow_stopping": True},
+    assert errors(prioritiser.validate(write_base(tmp_path, {"force_out": ["A"], "allow_stopping": True},
                                                   initiatives=INITIATIVES_WITH_STATUS))) == []
 
 
 def test_scenario_keys_of_the_planning_cycle_are_checked(tmp_path):
-    issues = prioritiser.validate(write_case(tmp_path, {"allow_stopping": "maybe",
+    issues = prioritiser.validate(write_base(tmp_path, {"allow_stopping": "maybe",
                                                         "changes": {"keep": "some", "max_moved": -1, "drop_penality": 2}}))
     the_issue(issues, "scenario.yaml", None, "allow_stopping", "must be true or false")
     the_issue(issues, "scenario.yaml", None, "changes.keep", "must be one of start, selection, none")
     the_issue(issues, "scenario.yaml", None, "changes.max_moved", "must be at least 0")
     the_issue(issues, "scenario.yaml", None, "changes.drop_penality", "did you mean 'changes.drop_penalty'")
     # changes without an approved plan say nothing: a warning
-    the_issue(prioritiser.validate(write_case(tmp_path, {"changes": {"keep": "start"}})), "scenario.yaml", None,
+    the_issue(prioritiser.validate(write_base(tmp_path, {"changes": {"keep": "start"}})), "scenario.yaml", None,
               "changes", "no effect without approved_plan", severity="warning")
 
 
 def approved_case(tmp_path, plan: str, changes: dict | None = None, **tables):
     (tmp_path / "approved.csv").write_text(plan)
-    return write_case(tmp_path, {"approved_plan": "approved.csv", **({"changes": changes} if changes else {})},
+    return write_base(tmp_path, {"approved_plan": "approved.csv", **({"changes": changes} if changes else {})},
                       initiatives=INITIATIVES_WITH_STATUS, **tables)
 
 
@@ -162,7 +162,7 @@ def test_approved_plan_is_read_hand_made_or_ours(tmp_path):
     plan = "id,name,selected,start,go_live,reason\nA,Alpha,True,2026/27 Q1,,\nB,Beta,False,2026/27 Q3,,\nC,Gamma,True,2026/27 Q2,x,\n"
     p = prioritiser.load(approved_case(tmp_path, plan))
     assert list(p.approved.index) == ["A", "C"]
-    assert p.input_hash != prioritiser.load(write_case(tmp_path, initiatives=INITIATIVES_WITH_STATUS)).input_hash
+    assert p.input_hash != prioritiser.load(write_base(tmp_path, initiatives=INITIATIVES_WITH_STATUS)).input_hash
 
 
 def test_approved_plan_problems_name_file_row_and_column(tmp_path):
@@ -174,10 +174,10 @@ def test_approved_plan_problems_name_file_row_and_column(tmp_path):
     the_issue(issues, "approved.csv", 6, "id", "duplicate id 'A' (also on row 2)")
     the_issue(issues, "approved.csv", 7, "id", "duplicate id 'C' (also on row 5)")
     the_issue(issues, "approved.csv", 7, "start", "after the horizon ends")
-    missing = prioritiser.validate(write_case(tmp_path, {"approved_plan": "nowhere.csv"}))
+    missing = prioritiser.validate(write_base(tmp_path, {"approved_plan": "nowhere.csv"}))
     the_issue(missing, "scenario.yaml", None, "approved_plan", "approved plan not found")
     (tmp_path / "bad.csv").write_text("initiative,when\nA,2026/27 Q1\n")
-    the_issue(in_file(prioritiser.validate(write_case(tmp_path, {"approved_plan": "bad.csv"})), "bad.csv"),
+    the_issue(in_file(prioritiser.validate(write_base(tmp_path, {"approved_plan": "bad.csv"})), "bad.csv"),
               "bad.csv", 1, "id", "required column 'id' is missing")
 
 

@@ -1,6 +1,4 @@
 """compare, stress and frontier: the comparative questions, checked against single runs."""
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -8,6 +6,7 @@ import pytest
 import yaml
 
 import prioritiser
+from conftest import run_cli
 from known import KNAPSACK, YEARLY, write_case
 from prioritiser.report import write_outputs
 from prioritiser.whatif import compare, frontier, stress
@@ -31,9 +30,8 @@ def test_compare_names_added_dropped_and_moved(tmp_path):
         assert c.metrics.loc["capital spend 2026/27", "b"] == pytest.approx(50)
         assert "Dropped (2): A (was 2026/27), C (was 2026/27)" in c.text
         assert "Added (1): B (2026/27)" in c.text
-    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "compare", str(tmp_path / "out-a"),
-                           str(tmp_path / "out-b"), "--out", str(tmp_path / "changes.csv")],
-                          capture_output=True, text=True, timeout=60)
+    proc = run_cli("compare", str(tmp_path / "out-a"),
+                           str(tmp_path / "out-b"), "--out", str(tmp_path / "changes.csv"))
     assert proc.returncode == 0 and "-£55" in proc.stdout
     assert set(pd.read_csv(tmp_path / "changes.csv")["initiative"]) == {"A", "B", "C"}
 
@@ -98,9 +96,8 @@ def test_frontier_is_monotone_and_charted(tmp_path):
     assert table["objective"].is_monotonic_increasing
     assert table["gain_per_unit_from_previous_level"].iloc[1] == pytest.approx((70 - 45) / 20)  # renamed (issue 11)
     assert result.chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "frontier", str(scenario), "--from", "0.5",
-                           "--to", "1.0", "--steps", "2", "--out", str(tmp_path / "cli"), "--quiet"],
-                          capture_output=True, text=True, timeout=120)
+    proc = run_cli("frontier", str(scenario), "--from", "0.5",
+                           "--to", "1.0", "--steps", "2", "--out", str(tmp_path / "cli"), "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "cli" / "frontier.png").exists()
 
@@ -108,9 +105,8 @@ def test_frontier_is_monotone_and_charted(tmp_path):
 def test_stress_cli_prints_the_order(tmp_path):
     scenario = write_case(tmp_path / "k", KNAPSACK, {"horizon": {"start": "2026/27", "periods": 3,
                                                                     "granularity": "year"}}, name="knap3")
-    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "stress", str(scenario), "--cuts", "50",
-                           "--from", "2026/27", "--out", str(tmp_path / "s"), "--quiet"],
-                          capture_output=True, text=True, timeout=120)
+    proc = run_cli("stress", str(scenario), "--cuts", "50",
+                           "--from", "2026/27", "--out", str(tmp_path / "s"), "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert "cut 50%: loses £160" in proc.stdout  # A+C (200+130) -> B (2 x 110 - 50)
     assert "drops A, C" in proc.stdout
