@@ -270,6 +270,22 @@ def test_a_plan_of_purchases_only_is_proven_by_either_solver(solver, tmp_path):
     assert r.status is Status.OPTIMAL and r.objective == 0.0 and r.bound == 0.0, r.message
 
 
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_a_stopped_plan_of_purchases_only_is_proven_with_the_constant(solver, tmp_path):
+    """Found by the planning-cycle property test: work in flight stopped, the only columns continuous
+    purchases. HiGHS then solves an LP and sets no MIP bound (it read 0, without the stop cost the
+    objective's constant carries), so the plan was called feasible with a gap of 100%."""
+    from known import write_case
+
+    path = write_case(tmp_path, {"initiatives": "id,status,stop_cost,duration\nI0,in_progress,60000,1",
+                                 "resources": "resource,kind,external_cost,external_max\ndeveloper,staff,0,3",
+                                 "capacity": "resource,period,amount\ndeveloper,2026/27 Q1,0"},
+                      {"allow_stopping": True, "force_out": ["I0"], "objective": {"weights": {"cost": 0.5}}})
+    r = prioritiser.run(path, solver=solver)
+    assert r.status is Status.OPTIMAL and r.objective == -30000.0 and r.bound == -30000.0, r.message
+    assert check_plan(r.portfolio, r.starts, r.external_purchases).objective == pytest.approx(-30000.0)
+
+
 def shifted_synth_200(folder: Path, shift: float) -> Path:
     """synth-200 with one more must-have whose only effect is a cost of `shift` in the first period
     (a money resource with no limit): every plan's objective moves by exactly -shift."""

@@ -3,8 +3,6 @@ re-plan scenarios (replan-capital-cut-10, stop-allowed), end to end and re-check
 """
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +10,7 @@ import pytest
 import yaml
 
 import prioritiser
+from conftest import run_cli
 from known import SOLVERS
 from prioritiser.check import check_plan
 from prioritiser.replan import approved_conflicts, changes_table
@@ -80,8 +79,8 @@ def test_replan_capital_cut_keeps_work_in_flight_and_prices_the_changes(tmp_path
     assert r.components["change_penalty"] == pytest.approx(25000 * moved + 100000 * dropped)
     # the CLI answers "what do we change": the Changes section, changes.csv and the report's sheet
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "run", str(SCENARIOS / "replan-capital-cut-10.yaml"),
-                           "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=300)
+    proc = run_cli("run", str(SCENARIOS / "replan-capital-cut-10.yaml"),
+            "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert "Changes against the approved plan:" in proc.stdout
     written = pd.read_csv(out / "changes.csv", keep_default_na=False)
@@ -105,8 +104,8 @@ def test_the_cli_answers_may_we_stop_something(tmp_path):
     """stop-allowed from the command line: the records scanning project stops, and the console, changes.csv
     and the report say what that saves, pays and loses, in the plan's own words."""
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "prioritiser.cli", "run", str(SCENARIOS / "stop-allowed.yaml"),
-                           "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=300)
+    proc = run_cli("run", str(SCENARIOS / "stop-allowed.yaml"),
+            "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     plan = pd.read_csv(out / "plan.csv", keep_default_na=False).set_index("id")
     words = plan.at["EDMS-01", "reason"]

@@ -168,8 +168,11 @@ class Session:
         ms, info = h.getModelStatus(), h.getInfo()
         has_plan = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
         x = np.asarray(h.getSolution().col_value, dtype=float) if has_plan else None
-        bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
         reported = float(info.objective_function_value) if has_plan else None
+        if np.any(self.model.integer):
+            bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+        else:  # no integer column: HiGHS solved an LP and sets no MIP bound; an optimal LP is its own bound
+            bound = reported if ms == _S.kOptimal else None
         seconds = time.perf_counter() - t0
         out = SolveOutcome(Status.ERROR, x, bound, seconds, NAME, self.version, "", first_plan, reported)
         if ms == _S.kInfeasible:
