@@ -20,10 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .check import CheckReport, check_plan
+from .errors import InputError, Issue, display_path
 from .explain import plan_table, usage_table
 from .heuristic import rank_and_place
-from .model import Model, build_model
+from .model import Model, build_model, start_windows
+from .portfolio import Portfolio
 from .replan import departures, diagnose, planning_components
 from .result import GAP_SLACK, Result, SolveOutcome, Status, relative_gap
 from .progress import Reporter
@@ -58,6 +61,20 @@ def _plan_vector(model: Model, x: np.ndarray) -> np.ndarray:
     return np.concatenate([xs, minimal_external(model, xs)])
 
 
+def check_model_size(p: Portfolio) -> None:
+    """Refuse (InputError), before anything is built, a model too large to build in memory: its
+    dense pieces grow as (possible starts) x (periods), so a 1,200-quarter horizon is gigabytes."""
+    first, last = start_windows(p)
+    columns, T = int(np.maximum(last - first + 1, 0).sum()), p.horizon.T
+    size = columns * T
+    if size > limits.value("MODEL_SIZE"):
+        where = display_path(p.scenario.path) if p.scenario is not None and p.scenario.path else p.name
+        found = f"the model would have {columns:,} possible starts over {T:,} periods ({size:,} start-periods)"
+        raise InputError([Issue("error", where, limits.refusal("MODEL_SIZE", found, size) + "; or shorten the "
+                                "horizon, or narrow the initiatives' start windows (earliest_start, latest_finish)",
+                                column="horizon.periods")])
+
+
 def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limit: float | None = None,
         gap: float | None = None, threads: int | None = None, warm_start: bool = True, progress=None,
         verbose: bool = False) -> Result:
@@ -73,6 +90,7 @@ def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limi
         scenario = load_scenario(scenario)
     timings = {}
     portfolio = build_portfolio(scenario)
+    check_model_size(portfolio)
     timings["load"] = time.perf_counter() - t0
     model = build_model(portfolio)
     timings["build"] = model.build_seconds

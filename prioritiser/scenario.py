@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from . import limits
 from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon, parse_period
 from .schema import ADJUSTMENT, DEFAULT_WEIGHTS, SCENARIO, WEIGHT_KEYS, Key
@@ -116,13 +117,62 @@ def deep_merge(base: dict, over: dict) -> dict:
 # ------------------------------------------------------------------------------- one file
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader counting what it composes, aliases expanded: an alias bomb (a few
+    hundred bytes naming a list of lists of ... a billion times) or a file nested thousands deep is
+    refused (limits.Exceeded) before anything is built from it."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.max_nodes, self.max_depth = limits.value("YAML_NODES"), limits.value("YAML_DEPTH")
+        self.nodes, self.depth, self.deepest = 0, 0, 0
+        self.sizes: dict[str, tuple[int, int]] = {}  # anchor -> (values, levels) of what it names
+        self.open: set[str] = set()  # anchors whose value is being composed
+
+    def count(self, nodes: int, depth: int) -> None:
+        self.nodes += nodes
+        self.deepest = max(self.deepest, depth)
+        if self.nodes > self.max_nodes:
+            raise limits.Exceeded(limits.refusal("YAML_NODES", f"the file holds more than {self.max_nodes:,.0f} "
+                                                 "values once its aliases are expanded"))
+        if depth > self.max_depth:
+            raise limits.Exceeded(limits.refusal("YAML_DEPTH", f"the file nests lists and mappings more than "
+                                                 f"{self.max_depth:,.0f} levels deep"))
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.open:
+                raise limits.Exceeded(f"the alias *{event.anchor} is used inside the value it names, which "
+                                      "makes that value endless")
+            nodes, levels = self.sizes.get(event.anchor, (1, 1))
+            self.count(nodes, self.depth + levels)
+            return super().compose_node(parent, index)
+        anchor, before, deepest = event.anchor, self.nodes, self.deepest
+        self.depth += 1
+        self.deepest = self.depth
+        self.count(1, self.depth)
+        if anchor is not None:
+            self.open.add(anchor)
+        node = super().compose_node(parent, index)
+        if anchor is not None:
+            self.open.discard(anchor)
+            self.sizes[anchor] = (self.nodes - before, self.deepest - self.depth + 1)
+        self.depth -= 1
+        self.deepest = max(deepest, self.deepest)
+        return node
+
+
 def _read_yaml(path: Path, issues: list[Issue], named_by: tuple[str, str] | None = None) -> dict | None:
     """The mapping in one YAML file, or None (with an issue). `named_by` = (file, key) that pointed here."""
     where = display_path(path)
     text = ""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        doc = yaml.safe_load(text)
+        text = limits.read_file(path, "YAML_KB").decode("utf-8-sig")
+        doc = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader)
+    except limits.Exceeded as exc:
+        issues.append(Issue("error", where, str(exc)))
+        return None
     except FileNotFoundError:
         if named_by is not None:
             issues.append(Issue("error", named_by[0], f"file not found: {where}", column=named_by[1]))
@@ -141,6 +191,9 @@ def _read_yaml(path: Path, issues: list[Issue], named_by: tuple[str, str] | None
     except yaml.YAMLError as exc:
         row, message = _yaml_problem(exc, text)
         issues.append(Issue("error", where, message, row=row))
+        return None
+    except (ValueError, OverflowError, RecursionError) as exc:  # e.g. an integer of thousands of digits
+        issues.append(Issue("error", where, f"holds a value that cannot be read ({exc})"))
         return None
     if doc is None:
         doc = {}
@@ -188,6 +241,36 @@ def _check_keys(doc: dict, schema: dict, where: str, prefix: str, issues: list[I
             issues.append(Issue("error", where, "must be a list, not a mapping", column=path))
 
 
+# Control characters (and Unicode's line and paragraph separators) have no place in a name or an id:
+# they break CSV rows and spreadsheet cells. A description may hold line breaks and tabs.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_IN_PROSE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def control_characters(text: str, prose: bool = False) -> str | None:
+    """A message naming the first control character in `text`, or None."""
+    m = (_CONTROL_IN_PROSE if prose else CONTROL).search(text)
+    if m is None:
+        return None
+    name = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}.get(m.group(), "a control character")
+    return (f"holds {name} (U+{ord(m.group()):04X}) at character {m.start() + 1}; remove it (such characters break "
+            "CSV files and spreadsheet cells)")
+
+
+def _check_characters(node, where: str, path: str, issues: list[Issue]) -> None:
+    """Control characters in any key or text value of one file, reported at the key path."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        here = f"{path}[{key}]" if isinstance(node, list) else f"{path}.{key}" if path else str(key)
+        for text in (key, value):
+            problem = control_characters(text, prose=here == "description") if isinstance(text, str) else None
+            if problem:
+                issues.append(Issue("error", where, problem, column=here))
+                break
+        if isinstance(value, (dict, list)):
+            _check_characters(value, where, here, issues)
+
+
 def _load_chain(path: Path, issues: list[Issue], seen: tuple[Path, ...],
                 named_by: tuple[str, str] | None = None) -> tuple[dict, list[tuple[Path, dict]]] | None:
     """The merged mapping of `path` and every file it extends, and each file's own mapping (child first)."""
@@ -201,6 +284,7 @@ def _load_chain(path: Path, issues: list[Issue], seen: tuple[Path, ...],
         return None
     where = display_path(path)
     _check_keys(doc, SCENARIO, where, "", issues)
+    _check_characters(doc, where, "", issues)
     for key in _PATH_KEYS:  # relative to the file that names it
         if isinstance(doc.get(key), str) and doc[key].strip():
             doc[key] = str((path.parent / doc[key].strip()).resolve())
@@ -342,12 +426,16 @@ class _Reader:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if ok and integer and float(value) != int(value):
             ok = False
+        maximum = limits.value(spec.limit) if spec.limit else spec.maximum
         if not ok:
             self.error(column, f"must be {'a whole number' if integer else 'a number'}, got {value!r}", where)
         elif spec.minimum is not None and value < spec.minimum:
             self.error(column, f"must be at least {spec.minimum}, got {value!r}", where)
-        elif spec.maximum is not None and value > spec.maximum:
-            self.error(column, f"must be at most {spec.maximum}, got {value!r}", where)
+        elif maximum is not None and value > maximum:
+            self.error(column, f"must be at most {maximum:g}, got {value!r}" + (
+                f" ({limits.refusal(spec.limit, 'too long', value)})" if spec.limit else ""), where)
+        elif abs(value) > limits.value("AMOUNT"):
+            self.error(column, limits.refusal("AMOUNT", f"{value:g} is too large to plan with", abs(value)), where)
         else:
             return int(value) if integer else float(value)
         return None
@@ -414,7 +502,6 @@ def _read_horizon(r: _Reader) -> Horizon | None:
     if granularity is None or h.get("start") is None or h.get("periods") is None:
         return None
     granularity = Granularity(granularity)
-    # A bound on the horizon keeps a typo (periods: 2000000) from tying the computer up for hours.
     periods = r.number(h, "periods", "horizon.periods", _HORIZON["periods"])
     start = str(h["start"]).strip()
     try:
@@ -552,7 +639,9 @@ def read_scenario(path: str | Path) -> tuple[Scenario | None, list[Issue]]:
     The scenario is None when there is no horizon or portfolio to check the tables against.
     `validate` uses the best-effort scenario to report table problems in the same pass.
     """
-    issues: list[Issue] = []
+    issues: list[Issue] = limits.setting_issues()
+    if issues:  # a limit set to nonsense in the environment: nothing can be read safely
+        return None, issues
     try:
         scenario = _read_scenario(Path(path), issues)
     except Exception as exc:  # a safety net: bad input must give a message, never a traceback

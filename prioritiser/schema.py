@@ -169,6 +169,7 @@ class Key:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    limit: str | None = None  # the entry of limits.LIMITS that is its maximum (changeable by the user)
 
     @property
     def required(self) -> bool:
@@ -186,7 +187,6 @@ class Key:
 WEIGHT_KEYS = ("benefit", "revenue", "in_year_revenue", "alignment", "cost")
 DEFAULT_WEIGHTS = {"benefit": 1.0, "revenue": 1.0, "in_year_revenue": 0.0, "alignment": 0.0, "cost": 1.0}
 KEEP_MODES = ("start", "selection", "none")
-MAX_PERIODS = 1200  # 100 years of months: far beyond any plan, small enough to validate quickly
 
 # The shape of a scenario file: a dict is a mapping with these keys, a Key is a leaf.
 SCENARIO: dict[str, Key | dict] = {
@@ -196,7 +196,8 @@ SCENARIO: dict[str, Key | dict] = {
     "portfolio": Key("path", REQUIRED, "the folder of CSV files or .xlsx workbook, relative to this file"),
     "horizon": {
         "start": Key("period", REQUIRED, "the first period's label"),
-        "periods": Key("integer", REQUIRED, "number of periods", minimum=1, maximum=MAX_PERIODS),
+        # the limit keeps a typo (periods: 2000000) from tying the computer up for hours
+        "periods": Key("integer", REQUIRED, "number of periods", minimum=1, limit="PERIODS"),
         "granularity": Key("choice", "quarter", "quarter, month or year", choices=("quarter", "month", "year")),
     },
     "objective": {

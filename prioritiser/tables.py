@@ -10,13 +10,16 @@ import csv
 import datetime as dt
 import io
 import math
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 
-from .errors import Issue
+from . import limits
+from .errors import InputError, Issue
 from .schema import TABLES
 
 # Tried in order: UTF-8 (with or without the byte-order mark Excel writes), then Windows-1252
@@ -117,11 +120,28 @@ def _column_letter(n: int) -> str:
     return letters
 
 
+def _bounded(rows, where: str):
+    """The rows of one table, refused once they pass the row or cell limit: a sheet of a million
+    blank rows is stopped after the limit, not read to the end."""
+    max_rows, max_cells = limits.value("ROWS"), limits.value("CELLS")
+    cells = 0
+    for n, row in enumerate(rows):  # n = 0 is the header
+        cells += len(row)
+        if n > max_rows:
+            raise limits.Exceeded(limits.refusal("ROWS", f"{where} has more than {max_rows:,.0f} rows"))
+        if cells > max_cells:
+            raise limits.Exceeded(limits.refusal("CELLS", f"{where} has more than {max_cells:,.0f} cells"))
+        yield row
+
+
 def _read_csv(path: Path, result: ReadResult) -> tuple[pd.DataFrame, list[int]] | None:
     """One CSV file as text cells, or None (with an issue) when it cannot be read."""
     name = path.name
     try:
-        data = path.read_bytes()
+        data = limits.read_file(path, "FILE_MB")
+    except limits.Exceeded as exc:
+        result.issues.append(Issue("error", name, str(exc)))
+        return None
     except OSError as exc:
         result.issues.append(Issue("error", name, f"cannot be opened: {exc.strerror or exc}"))
         return None
@@ -151,7 +171,10 @@ def _read_csv(path: Path, result: ReadResult) -> tuple[pd.DataFrame, list[int]] 
                 return None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        rows = list(reader)
+        rows = list(_bounded(reader, name))
+    except limits.Exceeded as exc:
+        result.issues.append(Issue("error", name, str(exc)))
+        return None
     except csv.Error as exc:
         # strict parsing: a stray or unclosed quote is reported rather than silently eating rows
         result.issues.append(Issue("error", name, f"cannot be read as CSV near line {reader.line_num} ({exc}); "
@@ -160,7 +183,65 @@ def _read_csv(path: Path, result: ReadResult) -> tuple[pd.DataFrame, list[int]] 
     return _table_from_rows(rows, name, result)
 
 
+_XML_START = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.S)  # declarations and comments before the root
+_PROLOG_MAX = 1 << 20
+
+
+def _declares_entities(stream) -> bool:
+    """Whether an XML part has a document type declaration (where entities are declared) before its
+    root element. Only the prolog is read: it ends where the first element starts."""
+    head = b""
+    while len(head) <= _PROLOG_MAX:
+        chunk = stream.read(65536)
+        head += chunk
+        pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0  # a UTF-8 byte-order mark
+        while (m := _XML_START.match(head, pos)) is not None:
+            pos = m.end()
+        rest = head[pos:].lstrip()
+        if rest.startswith((b"<!DOCTYPE", b"<!ENTITY")):
+            return True
+        if rest[:1] == b"<" and rest[1:2] not in (b"?", b"!", b""):
+            return False  # the root element: the prolog is over
+        if (rest and rest[:1] != b"<") or not chunk:
+            return False  # not XML markup (a picture, say), or the end: nothing for a parser to expand
+    return True  # a megabyte of comments before the root is no workbook Excel wrote
+
+
+def _check_workbook(source: Path) -> str | None:
+    """Why a workbook must not be opened, or None: too big on disk, too big once uncompressed (as its
+    zip directory declares; Python's zip reader never inflates a part past its declared size), a
+    part compressed suspiciously well, or XML entity declarations (which can expand without bound)."""
+    try:
+        limits.check_size(source, "FILE_MB")
+        with zipfile.ZipFile(source) as book:
+            parts = book.infolist()
+            found = sum(p.file_size for p in parts) / 1e6
+            if found > limits.value("XLSX_MB"):
+                return limits.refusal("XLSX_MB", f"the workbook holds {found:,.1f} MB once uncompressed", found)
+            for part in parts:
+                ratio = part.file_size / max(part.compress_size, 1)
+                if part.file_size > 1e6 and ratio > limits.value("XLSX_RATIO"):
+                    return limits.refusal("XLSX_RATIO", f"the part {part.filename} of the workbook inflates "
+                                          f"{ratio:,.0f} times (to {part.file_size / 1e6:,.1f} MB)", ratio)
+            for part in parts:
+                if part.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    with book.open(part) as stream:
+                        if _declares_entities(stream):
+                            return (f"the part {part.filename} declares XML entities (a document type declaration), "
+                                    "which Excel never writes and which can be used to attack the computer that "
+                                    "opens it; prioritiser does not read it. Save the workbook again from Excel")
+    except limits.Exceeded as exc:
+        return str(exc)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        return f"cannot be opened as an Excel workbook ({exc})"
+    return None
+
+
 def _read_workbook(source: Path, result: ReadResult) -> None:
+    problem = _check_workbook(source)
+    if problem is not None:
+        result.issues.append(Issue("error", source.name, problem))
+        return
     try:
         book = openpyxl.load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
@@ -177,7 +258,10 @@ def _read_workbook(source: Path, result: ReadResult) -> None:
             if hasattr(sheet, "reset_dimensions"):
                 sheet.reset_dimensions()  # some programs write wrong sheet sizes; read what is there
             try:
-                got = _table_from_rows(sheet.iter_rows(values_only=True), where, result)
+                got = _table_from_rows(_bounded(sheet.iter_rows(values_only=True), where), where, result)
+            except limits.Exceeded as exc:
+                result.issues.append(Issue("error", where, str(exc)))
+                got = None
             except Exception as exc:  # a damaged sheet inside a workbook that opened
                 result.issues.append(Issue("error", where, f"cannot be read ({exc})"))
                 got = None
@@ -216,12 +300,19 @@ def read_csv_table(path: str | Path, where: str | None = None) -> tuple[RawTable
 
 def read_portfolio(source: str | Path) -> ReadResult:
     """Every known table found at `source` (folder or .xlsx) and the problems met reading it."""
-    source = Path(source)
     result = ReadResult()
+    try:
+        _read_portfolio(Path(source), result)
+    except InputError as exc:  # a limit set to nonsense in the environment
+        result.issues.extend(exc.issues)
+    return result
+
+
+def _read_portfolio(source: Path, result: ReadResult) -> None:
     if not source.exists():
         result.issues.append(Issue("error", str(source), "portfolio not found (expected a folder of CSV files or an "
                                    ".xlsx workbook)"))
-        return result
+        return
     if source.is_dir():
         result.found = sorted(p.name for p in source.iterdir() if p.is_file())
         for name, path in _table_files(source).items():
@@ -235,4 +326,3 @@ def read_portfolio(source: str | Path) -> ReadResult:
     else:
         result.issues.append(Issue("error", source.name, "a portfolio must be a folder of CSV files or an .xlsx "
                                    "workbook"))
-    return result

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import limits
 from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon, clean_label, parse_period
 from .portfolio import Portfolio, no_approved_plan
-from .scenario import Changes, Scenario, read_scenario
+from .scenario import CONTROL, Changes, Scenario, control_characters, read_scenario
 from .schema import (APPROVED_PLAN, ID_PATTERN, MONEY_RESOURCES, REFERENCES, TABLES, TRAINING_RESOURCES, Column,
                      Table)
 from .tables import RawTable, ReadResult, portfolio_files, read_csv_table, read_portfolio
@@ -96,6 +97,12 @@ def _coerce_number(raw: RawTable, col: Column, text: pd.Series, blank: pd.Series
         kind = "a whole number" if col.type == "integer" else "a number"
         out.error(raw.where, f"{text[i]!r} is not {kind}{hint}", raw.row_number(i), col.name)
     values = values.where(~bad)
+    # a number no trust's plan needs (benefit=1e308) would overflow the plan's sums to infinity
+    largest = limits.value("AMOUNT")
+    for i in text.index[values.abs() > largest]:
+        out.error(raw.where, limits.refusal("AMOUNT", f"{text[i]} is too large to plan with", abs(values[i])),
+                  raw.row_number(i), col.name)
+    values = values.where(~(values.abs() > largest))
     if col.type == "integer":
         frac = values.notna() & (values != values.round())
         for i in text.index[frac]:
@@ -387,6 +394,27 @@ def _check_presence(ctx: _Context) -> None:
                 if name == "initiatives" else \
                 "there are no capacity rows: add one row per limit (resource, period, amount) below the header"
             ctx.error(name, what, 2)
+
+
+_MOST_CHARACTER_ERRORS = 20  # per table: a file full of them needs one fix, not a thousand messages
+
+
+def _check_characters(ctx: _Context) -> None:
+    """No control characters in any header or cell of any table (read or passed through): they
+    break CSV rows and spreadsheet cells. Reported cell by cell, at most 20 per table."""
+    for raw in ctx.read.tables.values():
+        found = []
+        for n, name in enumerate(raw.frame.columns):
+            problem = control_characters(name)
+            if problem:
+                found.append((1, repr(name), f"the header {problem}"))
+            cells = raw.frame.iloc[:, n]
+            for i in cells.index[cells.str.contains(CONTROL, regex=True)]:
+                found.append((raw.row_number(i), name, f"the cell {control_characters(cells[i])}"))
+        for row, column, message in sorted(found, key=lambda f: f[0])[:_MOST_CHARACTER_ERRORS]:
+            ctx.out.error(raw.where, message, row, column)
+        if len(found) > _MOST_CHARACTER_ERRORS:
+            ctx.out.error(raw.where, f"and {len(found) - _MOST_CHARACTER_ERRORS} more cells with control characters")
 
 
 def _type_tables(ctx: _Context) -> None:
@@ -1074,14 +1102,18 @@ def _read_source(scenario: Scenario, out: _Collector) -> ReadResult | None:
     return read
 
 
-_RULES = (_check_presence, _type_tables, _check_initiatives, _check_resources, _check_training_resources,
-          _check_references, _check_offsets, _check_periods, _check_funding, _check_dependency_graph, _check_status,
-          _read_approved_plan, _check_forced, _check_kept, _check_must_select, _check_training_windows,
+_RULES = (_check_presence, _check_characters, _type_tables, _check_initiatives, _check_resources,
+          _check_training_resources, _check_references, _check_offsets, _check_periods, _check_funding,
+          _check_dependency_graph, _check_status, _read_approved_plan, _check_forced, _check_kept,
+          _check_must_select, _check_training_windows,
           _check_scenario_names, _warn_coverage)
 
 
 def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
     """The portfolio, or None when `out` holds errors."""
+    out.issues.extend(limits.setting_issues())
+    if out.has_errors:
+        return None
     read = _read_source(scenario, out)
     if read is None:
         return None
