@@ -29,11 +29,10 @@ import pandas as pd
 
 from . import workers
 from .errors import InputError
-from .report import publish
+from .outputs import RUNNING, check_output_root, publish, read_csv, replace_file, unique_slugs, write_csv
 from .version import __version__
 
-RUN_RECORD = "run.json"
-RUNNING = ".running"  # lock files of scenarios being solved: <name> holds the child's pid
+RUN_RECORD = "run.json"  # (lock files of scenarios being solved are RUNNING/<folder>, holding the child's pid)
 DEFAULT_MARGIN = 30.0  # seconds beyond a scenario's own time limit before its deadline
 
 
@@ -45,6 +44,11 @@ class Job:
     key: str  # changes whenever the inputs, engine version or run options change
     deadline: float  # seconds
     options: dict = field(default_factory=dict)  # solver, time_limit, gap overrides
+    inputs: list = field(default_factory=list)  # every file the scenario reads (str), kept out of the output root
+
+    @property
+    def lock(self) -> Path:
+        return self.out.parent / RUNNING / self.out.name
 
 
 @dataclass
@@ -81,7 +85,9 @@ def plan_job(path: str | Path, out_root: Path, options: dict, deadline: float | 
     limit = deadline if deadline is not None else time_limit * 1.5 + DEFAULT_MARGIN
     key_src = json.dumps({"inputs": hash_files(files), "version": __version__, "options": options,
                           "deadline": limit}, sort_keys=True)
-    return Job(name, path, out_root / name, hashlib.sha256(key_src.encode()).hexdigest(), limit, options)
+    # the folder is a slug of the name (see outputs.slug); run_batch makes it unique across the batch
+    return Job(name, path, out_root / unique_slugs([name])[0], hashlib.sha256(key_src.encode()).hexdigest(), limit,
+               options, [str(f) for f in files])
 
 
 def read_record(folder: Path) -> Record | None:
@@ -129,7 +135,7 @@ def _child(job: Job, new_session: bool = True) -> None:
         os.setsid()  # lead a new process group: a deadline kill takes the solver's subprocesses too
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # solver banners would scramble the coordinator's progress bar
-    lock = job.out.parent / RUNNING / job.name
+    lock = job.lock
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text(str(os.getpid()))
     try:
@@ -189,7 +195,7 @@ def run_isolated(job: Job, spawn: bool = False, starter: Callable | None = None)
         proc = workers.server().start(_job_doc(job))
     proc.join(job.deadline)
     seconds = time.perf_counter() - t0
-    lock = job.out.parent / RUNNING / job.name
+    lock = job.lock
     if proc.exitcode is None:  # past the deadline: the whole group goes
         _kill_group(proc.pid)
         proc.join(10)
@@ -288,13 +294,17 @@ def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | No
     `progress`: True for a progress bar on the terminal, or a function called with (scenarios
     done, scenarios in all) as each one finishes (the dashboard's progress bar)."""
     out_root = Path(out).resolve()
-    out_root.mkdir(parents=True, exist_ok=True)
     options = {k: v for k, v in {"solver": solver, "time_limit": time_limit, "gap": gap}.items() if v is not None}
     jobs = [plan_job(p, out_root, options, deadline) for p in expand(scenarios)]
     names = [j.name for j in jobs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"scenario names must be unique in a batch; repeated: {', '.join(dupes)}")
+    for job, folder in zip(jobs, unique_slugs(names)):
+        job.out = out_root / folder
+    # refused before anything is written: an --out holding inputs or a user's own files
+    check_output_root(out_root, [f for job in jobs for f in job.inputs])
+    out_root.mkdir(parents=True, exist_ok=True)
     _clear_stale(out_root)
     todo, skipped, records = [], [], {}
     for job in jobs:
@@ -346,16 +356,18 @@ def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | No
     except OSError:
         pass
     ordered = [records[j.name] for j in jobs]
-    result = collect(out_root, [j.name for j in jobs], ordered, skipped)
+    result = collect(out_root, [j.name for j in jobs], ordered, skipped, [j.out.name for j in jobs])
     write_comparison(result)
     return result
 
 
-def collect(out_root: Path, names: list[str], records: list[Record], skipped: list[str]) -> BatchResult:
-    """Read every scenario folder back into tables (the same for every executor)."""
+def collect(out_root: Path, names: list[str], records: list[Record], skipped: list[str],
+            folders: list[str] | None = None) -> BatchResult:
+    """Read every scenario folder back into tables (the same for every executor). `folders` are
+    the folder names of the scenarios (default: slugs of their names)."""
     rows, plans, usages, selection = [], [], [], {}
-    for name, rec in zip(names, records):
-        folder = out_root / name
+    for name, rec, folder in zip(names, records, folders or unique_slugs(names)):
+        folder = out_root / folder
         try:
             summary = json.loads((folder / "summary.json").read_text())
         except (OSError, ValueError):
@@ -369,12 +381,12 @@ def collect(out_root: Path, names: list[str], records: list[Record], skipped: li
             row[f"{item['resource']}_{item['financial_year']}"] = item["spend"]
         rows.append(row)
         if (folder / "plan.csv").exists():
-            plan = pd.read_csv(folder / "plan.csv", dtype={"start": str, "go_live": str}, keep_default_na=False)
+            plan = read_csv(folder / "plan.csv", dtype={"start": str, "go_live": str}, keep_default_na=False)
             plan.insert(0, "scenario", name)
             plans.append(plan.rename(columns={"id": "initiative"}))
             selection[name] = plan.set_index("id")["start"].where(plan.set_index("id")["selected"].astype(str) == "True", "")
         if (folder / "usage.csv").exists():
-            usage = pd.read_csv(folder / "usage.csv")
+            usage = read_csv(folder / "usage.csv")
             usage.insert(0, "scenario", name)
             usages.append(usage)
     comparison = pd.DataFrame(rows).set_index("scenario")
@@ -386,20 +398,15 @@ def collect(out_root: Path, names: list[str], records: list[Record], skipped: li
 
 
 def write_comparison(result: BatchResult) -> None:
-    """comparison.csv and comparison.xlsx (with the selection matrix), each written atomically."""
-    from .report import format_sheet
+    """comparison.csv and comparison.xlsx (with the selection matrix), each written atomically and
+    safely (scenario names and ids are text, never formulas)."""
+    from .outputs import save_workbook
+    from .report import workbook
 
     out = result.out
-    tmp = out / f".comparison.csv.{os.getpid()}"
-    result.comparison.to_csv(tmp)
-    os.replace(tmp, out / "comparison.csv")
-    tmp = out / f".comparison.{os.getpid()}.xlsx"
-    with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-        result.comparison.reset_index().to_excel(xl, sheet_name="Comparison", index=False)
-        format_sheet(xl.sheets["Comparison"], result.comparison.reset_index())
-        result.selection.reset_index().to_excel(xl, sheet_name="Selection", index=False)
-        format_sheet(xl.sheets["Selection"], result.selection.reset_index())
-    os.replace(tmp, out / "comparison.xlsx")
+    replace_file(out / "comparison.csv", lambda tmp: write_csv(result.comparison, tmp, index=True))
+    book = workbook({"Comparison": result.comparison.reset_index(), "Selection": result.selection.reset_index()})
+    save_workbook(book, out / "comparison.xlsx")
 
 
 if __name__ == "__main__":  # the spawned worker: python -m prioritiser.batch '<job as JSON>'

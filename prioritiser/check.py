@@ -536,6 +536,9 @@ class PlanChecker:
             comp["stop_cost"] = stop * float(self.discount[0])
         if self.approved:
             comp["change_penalty"] = self.move_penalty * moved + self.drop_penalty * dropped
+        if not np.isfinite(objective) or not all(np.isfinite(x) for x in comp.values()):
+            v.append(f"the plan's objective is not a finite number ({objective}): an amount in the portfolio is too "
+                     "large to plan with")
         return _Evaluation(v, objective, comp, per_init, used.reshape(R, T), E, training)
 
     # ------------------------------------------------------------------------------------ phases

@@ -30,25 +30,24 @@ def cmd_validate(args) -> int:
     return EXIT_INPUT if any(i.severity == "error" for i in issues) else EXIT_OK
 
 
-def _protect_inputs(out_dir: Path, scenario) -> str | None:
-    """Refuse an output folder that is, or holds, something the user gave us."""
-    from .report import OUTPUT_FILES
+def _check_out(out_dir: Path, scenario) -> str | None:
+    """Why results cannot go to `out_dir`, or None: it is or holds an input, is a file, or holds
+    files prioritiser did not write (a user's own plan.csv, say)."""
+    from .errors import OutputError
+    from .outputs import check_inputs_outside, check_result_target
 
-    out = out_dir.resolve()
-    inputs = [scenario.portfolio.resolve(), *(f.resolve() for f in scenario.files)]
-    for path in inputs:
-        if out == path or path.is_relative_to(out):
-            return f"--out {out_dir} holds your input ({path}); choose another folder"
-    if out.exists():
-        others = sorted(f.name for f in out.iterdir() if f.name not in OUTPUT_FILES)
-        if not out.is_dir() or others:
-            return (f"--out {out_dir} already exists and is not a prioritiser result folder "
-                    f"(it holds {', '.join(others[:3]) or 'a file'}); choose another folder")
+    try:
+        check_inputs_outside(out_dir, [scenario.portfolio, *scenario.files])
+        check_result_target(out_dir, "--out")
+    except OutputError as exc:
+        return str(exc)
     return None
 
 
 def cmd_run(args) -> int:
     from .engine import run
+    from .errors import OutputError
+    from .outputs import slug
     from .progress import LiveLine
     from .report import console_summary, write_outputs
     from .scenario import load_scenario
@@ -64,8 +63,8 @@ def cmd_run(args) -> int:
     progress.wants_plans = live is not None and live.enabled
     try:
         scenario = load_scenario(args.scenario)
-        out_dir = Path(args.out) if args.out else Path("results") / scenario.name
-        problem = _protect_inputs(out_dir, scenario)
+        out_dir = Path(args.out) if args.out else Path("results") / slug(scenario.name)
+        problem = _check_out(out_dir, scenario)
         if problem:
             print(f"ERROR: {problem}", file=sys.stderr)
             return EXIT_INPUT
@@ -81,7 +80,11 @@ def cmd_run(args) -> int:
     for w in result.portfolio.warnings:
         if not args.quiet:
             print(str(w))
-    written = write_outputs(result, out_dir)
+    try:
+        written = write_outputs(result, out_dir)
+    except (OutputError, OSError) as exc:
+        print(f"ERROR: the results could not be written: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     print(console_summary(result))
     if result.status is Status.ERROR and result.check is not None and not result.check.ok:
         print("The plan was NOT published: it failed the independent check:", file=sys.stderr)
@@ -114,6 +117,7 @@ def _options(args) -> dict:
 
 def cmd_batch(args) -> int:
     from .batch import expand, run_batch
+    from .errors import OutputError
 
     paths = expand(args.scenarios)
     if not paths:
@@ -122,7 +126,7 @@ def cmd_batch(args) -> int:
     try:
         result = run_batch(paths, args.out, workers=args.workers, executor=args.executor, scheduler=args.scheduler,
                            deadline=args.deadline, progress=not args.quiet, **_options(args))
-    except ValueError as exc:
+    except (ValueError, OutputError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_INPUT
     print(result.counts())
@@ -137,18 +141,29 @@ def cmd_compare(args) -> int:
     from .whatif import compare
 
     for folder in (args.a, args.b):
+        if Path(folder).is_file():
+            print(f"ERROR: {folder} is a file; give a result folder (one holding summary.json)", file=sys.stderr)
+            return EXIT_INPUT
         if not (Path(folder) / "summary.json").exists():
             print(f"ERROR: {folder} is not a result folder (no summary.json)", file=sys.stderr)
             return EXIT_INPUT
     comparison = compare(args.a, args.b)
     print(comparison.text)
     if args.out:
-        comparison.changes.to_csv(args.out)
+        from .errors import OutputError
+        from .whatif import write_changes
+
+        try:
+            write_changes(comparison, Path(args.out), inputs=(args.a, args.b))
+        except (OutputError, OSError) as exc:
+            print(f"ERROR: the changes were not written: {exc}", file=sys.stderr)
+            return EXIT_INPUT
         print(f"Changes written to {args.out}")
     return EXIT_OK
 
 
 def cmd_stress(args) -> int:
+    from .errors import OutputError
     from .whatif import stress
 
     try:
@@ -158,7 +173,7 @@ def cmd_stress(args) -> int:
     except InputError as exc:
         _print_issues(exc.issues, sys.stderr)
         return EXIT_INPUT
-    except ValueError as exc:
+    except (ValueError, OutputError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_INPUT
     print(result.text)
@@ -167,6 +182,7 @@ def cmd_stress(args) -> int:
 
 
 def cmd_frontier(args) -> int:
+    from .errors import OutputError
     from .whatif import frontier
 
     try:
@@ -175,6 +191,9 @@ def cmd_frontier(args) -> int:
                           **_options(args))
     except InputError as exc:
         _print_issues(exc.issues, sys.stderr)
+        return EXIT_INPUT
+    except OutputError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_INPUT
     print(result.text)
     print(f"Table: {result.batch.out / 'frontier.csv'}; chart: {result.chart}")

@@ -43,3 +43,8 @@ class InputError(Exception):
     @property
     def errors(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "error"]
+
+
+class OutputError(Exception):
+    """Results cannot be written where asked without touching something that is not ours
+    (a user's file, an input, a file where a folder is expected); the message says what was found."""

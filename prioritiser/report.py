@@ -1,15 +1,13 @@
 """What a run writes: plan.csv, usage.csv, summary.json, report.xlsx, and the console summary.
 
 Files are written into a temporary sibling folder and renamed into place at the end, so a
-half-written result folder never looks finished.
+half-written result folder never looks finished (outputs.publish, which also refuses to replace a
+folder that is not ours); every CSV and workbook goes through outputs' safe writers.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import pandas as pd
 
 from .figures import external_staff, objective_text, spend_by_year  # spend_by_year: the dashboard reads it here
 from .formatting import money
+from .outputs import publish, save_workbook, write_csv, write_frame  # noqa: F401 (publish: the one way to write a folder)
 from .result import Result
 
 OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json", "changes.csv")
@@ -203,39 +202,15 @@ def _amount(result: Result, resource: str, x: float) -> str:
     return money(x) if result.portfolio.resources.at[resource, "kind"] == "money" else f"{x:.2f} FTE"
 
 
-def publish(out_dir: str | Path, fill) -> Path:
-    """Create `out_dir` atomically: `fill(tmp)` writes into a hidden sibling that is renamed into
-    place only when complete, replacing an earlier folder of the same name."""
-    out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide results from colleagues
-    try:
-        fill(tmp)
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
-
-
 def write_outputs(result: Result, out_dir: str | Path, extra: dict[str, str] | None = None) -> Path:
     """Write plan.csv, usage.csv, report.xlsx (when there is a plan) and summary.json atomically."""
     def fill(tmp: Path) -> None:
         summary = summary_dict(result)
         if result.has_plan:
-            plan_frame(result).to_csv(tmp / "plan.csv", index=False)
-            result.usage.to_csv(tmp / "usage.csv", index=False)
+            write_csv(plan_frame(result), tmp / "plan.csv")
+            write_csv(result.usage, tmp / "usage.csv")
             if len(result.portfolio.approved):
-                changes_frame(result).to_csv(tmp / "changes.csv", index=False)
+                write_csv(changes_frame(result), tmp / "changes.csv")
             write_workbook(result, tmp / "report.xlsx", summary)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
         for name, text in (extra or {}).items():
@@ -276,3 +251,17 @@ def write_workbook(result: Result, path: Path, summary: dict) -> None:
     from .workbook import write_workbook as write_pack
 
     write_pack(result, path, summary)
+
+
+def workbook(sheets: dict[str, pd.DataFrame]):
+    """An openpyxl workbook of one formatted sheet per table, each cell written safely
+    (outputs.write_frame: text is never a formula); save it with outputs.save_workbook."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in sheets.items():
+        ws = book.create_sheet(name)
+        write_frame(ws, frame)
+        format_sheet(ws, frame)
+    return book

@@ -164,8 +164,16 @@ class _BoundedLoader(yaml.SafeLoader):
 
 
 def _read_yaml(path: Path, issues: list[Issue], named_by: tuple[str, str] | None = None) -> dict | None:
-    """The mapping in one YAML file, or None (with an issue). `named_by` = (file, key) that pointed here."""
+    """The mapping in one YAML file, or None (with an issue). `named_by` = (file, key) that pointed here:
+    a file that cannot be opened is reported there, where the wrong name was written."""
     where = display_path(path)
+
+    def cannot(message: str) -> None:
+        if named_by is not None:
+            issues.append(Issue("error", named_by[0], f"{where} {message}", column=named_by[1]))
+        else:
+            issues.append(Issue("error", where, message))
+
     text = ""
     try:
         text = limits.read_file(path, "YAML_KB").decode("utf-8-sig")
@@ -174,19 +182,16 @@ def _read_yaml(path: Path, issues: list[Issue], named_by: tuple[str, str] | None
         issues.append(Issue("error", where, str(exc)))
         return None
     except FileNotFoundError:
-        if named_by is not None:
-            issues.append(Issue("error", named_by[0], f"file not found: {where}", column=named_by[1]))
-        else:
-            issues.append(Issue("error", where, "scenario file not found"))
+        cannot("is not found" if named_by is not None else "scenario file not found")
         return None
     except IsADirectoryError:
-        issues.append(Issue("error", where, "is a folder; give the scenario's .yaml file"))
+        cannot("is a folder; give the scenario's .yaml file")
         return None
     except UnicodeDecodeError:
-        issues.append(Issue("error", where, "is not a text file; a scenario is a YAML text file"))
+        cannot("is not a text file; a scenario is a YAML text file")
         return None
     except OSError as exc:
-        issues.append(Issue("error", where, f"cannot be opened: {exc.strerror or exc}"))
+        cannot(f"cannot be opened: {exc.strerror or exc}")
         return None
     except yaml.YAMLError as exc:
         row, message = _yaml_problem(exc, text)
@@ -258,15 +263,19 @@ def control_characters(text: str, prose: bool = False) -> str | None:
 
 
 def _check_characters(node, where: str, path: str, issues: list[Issue]) -> None:
-    """Control characters in any key or text value of one file, reported at the key path."""
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    """Control characters in any key or text value of one file, reported at the key path. A key
+    holding one is reported and dropped, so that nothing after this reports it again."""
+    items = list(node.items()) if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for key, value in items:
+        bad_key = control_characters(key) if isinstance(key, str) else None
+        if bad_key:  # the key cannot be part of a readable key path: name the mapping that holds it
+            issues.append(Issue("error", where, f"the key {key!r} {bad_key}", column=path or None))
+            del node[key]
+            continue
         here = f"{path}[{key}]" if isinstance(node, list) else f"{path}.{key}" if path else str(key)
-        for text in (key, value):
-            problem = control_characters(text, prose=here == "description") if isinstance(text, str) else None
-            if problem:
-                issues.append(Issue("error", where, problem, column=here))
-                break
+        problem = control_characters(value, prose=here == "description") if isinstance(value, str) else None
+        if problem:
+            issues.append(Issue("error", where, problem, column=here))
         if isinstance(value, (dict, list)):
             _check_characters(value, where, here, issues)
 
@@ -283,8 +292,8 @@ def _load_chain(path: Path, issues: list[Issue], seen: tuple[Path, ...],
     if doc is None:
         return None
     where = display_path(path)
-    _check_keys(doc, SCENARIO, where, "", issues)
     _check_characters(doc, where, "", issues)
+    _check_keys(doc, SCENARIO, where, "", issues)
     for key in _PATH_KEYS:  # relative to the file that names it
         if isinstance(doc.get(key), str) and doc[key].strip():
             doc[key] = str((path.parent / doc[key].strip()).resolve())
@@ -767,12 +776,13 @@ def extension_doc(base: Scenario, name: str, extra: list[Adjustment]) -> dict:
             "adjustments": [adjustment_doc(a) for a in [*base.adjustments, *extra]]}
 
 
-def write_scenario(path: str | Path, scenario: Scenario | dict) -> Path:
-    """Write a scenario (a Scenario, self-contained, or a mapping such as `extension_doc`'s) as YAML.
+def write_scenario(path: str | Path, scenario: Scenario | dict, header: str = "") -> Path:
+    """Write a scenario (a Scenario, self-contained, or a mapping such as `extension_doc`'s) as YAML,
+    after `header` (comment lines).
 
     A file that already says the same is left untouched, so a batch's cache of it stays valid."""
     path = Path(path)
-    text = scenario.to_yaml() if isinstance(scenario, Scenario) else yaml.safe_dump(scenario, sort_keys=False)
+    text = header + (scenario.to_yaml() if isinstance(scenario, Scenario) else yaml.safe_dump(scenario, sort_keys=False))
     if not path.exists() or path.read_text() != text:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -134,6 +134,16 @@ def _bounded(rows, where: str):
         yield row
 
 
+_BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+
+
+def _looks_binary(data: bytes) -> bool:
+    """Many control bytes: a picture or a program, not text. A text file with a stray one (a NUL
+    pasted into a cell) is read, and validation names the cell."""
+    found = len(_BINARY.findall(data, 0, 1 << 20))
+    return found > 100 or found > len(data[:1 << 20]) / 20
+
+
 def _read_csv(path: Path, result: ReadResult) -> tuple[pd.DataFrame, list[int]] | None:
     """One CSV file as text cells, or None (with an issue) when it cannot be read."""
     name = path.name
@@ -149,7 +159,11 @@ def _read_csv(path: Path, result: ReadResult) -> tuple[pd.DataFrame, list[int]] 
         result.issues.append(Issue("error", name, "this is an Excel workbook saved with a .csv name; save it as "
                                    "CSV, or name the .xlsx workbook as the portfolio"))
         return None
-    if b"\x00" in data:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        result.issues.append(Issue("error", name, "this file is saved as UTF-16 'Unicode Text'; save it from Excel "
+                                   "as 'CSV UTF-8 (Comma delimited)'"))
+        return None
+    if _looks_binary(data):
         result.issues.append(Issue("error", name, "this is not a text CSV file (it holds binary data); "
                                    "save it from Excel as 'CSV (Comma delimited)'"))
         return None
@@ -248,7 +262,15 @@ def _read_workbook(source: Path, result: ReadResult) -> None:
         result.issues.append(Issue("error", source.name, f"cannot be opened as an Excel workbook ({exc})"))
         return
     try:
-        by_lower = {name.strip().lower(): name for name in book.sheetnames}
+        by_lower: dict[str, str] = {}
+        for name in book.sheetnames:  # the exact name first: 'initiatives' wins over 'Initiatives '
+            key = name.strip().lower()
+            if key in TABLES and key in by_lower:
+                pair = sorted((by_lower[key], name), key=lambda n: n != key)
+                result.issues.append(Issue("error", source.name, f"two sheets are named {key} ({pair[0]!r} and "
+                                           f"{pair[1]!r}); {pair[0]!r} is read: rename or remove the other"))
+            if key not in by_lower or name == key:
+                by_lower[key] = name
         result.found = list(book.sheetnames)
         for name in TABLES:
             if name not in by_lower:

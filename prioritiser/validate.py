@@ -59,67 +59,66 @@ def _rows_text(rows: list[int], most: int = 10) -> str:
 
 def _coerce_column(raw: RawTable, col: Column, out: _Collector, present: bool = True) -> pd.Series:
     """Typed values of one column; bad cells are reported and replaced by the default."""
-    text = raw.frame[col.name] if col.name in raw.frame else pd.Series("", index=raw.frame.index, dtype=object)
-    text = text.astype(object)
-    blank = text == ""
+    index = raw.frame.index
+    text = raw.frame[col.name].astype(object) if col.name in raw.frame else pd.Series("", index=index, dtype=object)
+    cells = text.to_numpy(object)  # plain arrays and lists: small tables are validated thousands of times
+    blank = cells == ""
+
+    def report(positions, message) -> None:
+        for n in np.flatnonzero(positions):
+            out.error(raw.where, message(cells[n]), raw.row_number(index[n]), col.name)
+
     if col.required and present:  # a missing column is reported once, not once per row
-        for i in text.index[blank]:
-            out.error(raw.where, "required value is blank", raw.row_number(i), col.name)
+        report(blank, lambda c: "required value is blank")
     if col.type in _NUMERIC:
-        return _coerce_number(raw, col, text, blank, out)
+        return _coerce_number(raw, col, text, pd.Series(blank, index=index), out)
+    low = np.array([c.lower() for c in cells], dtype=object) if col.type in ("bool", "choice") else cells
     if col.type == "bool":
-        low = text.str.lower()
-        bad = ~low.isin(_TRUE | _FALSE)
-        for i in text.index[bad]:
-            out.error(raw.where, f"{text[i]!r} is not true or false (yes/no and 1/0 are fine too)",
-                      raw.row_number(i), col.name)
-        return low.isin(_TRUE)
+        report([c not in _TRUE and c not in _FALSE for c in low],
+               lambda c: f"{c!r} is not true or false (yes/no and 1/0 are fine too)")
+        return pd.Series([c in _TRUE for c in low], index=index, dtype=bool)
     if col.type == "choice":
-        low = text.str.lower()
-        bad = ~blank & ~low.isin(col.choices)
-        for i in text.index[bad]:
-            out.error(raw.where, f"{text[i]!r} is not one of: {', '.join(col.choices)}", raw.row_number(i), col.name)
-        return low.where(~blank & ~bad, col.default or "")
+        bad = ~blank & np.array([c not in col.choices for c in low], dtype=bool)
+        report(bad, lambda c: f"{c!r} is not one of: {', '.join(col.choices)}")
+        return pd.Series(np.where(~blank & ~bad, low, col.default or ""), index=index, dtype=object)
     if col.type == "id":
-        bad = ~blank & ~text.str.match(ID_PATTERN)
-        for i in text.index[bad]:
-            out.error(raw.where, f"{text[i]!r} may contain only letters, digits, '-', '_' and '.' (no spaces)",
-                      raw.row_number(i), col.name)
+        pattern = re.compile(ID_PATTERN)
+        report(~blank & np.array([pattern.match(c) is None for c in cells], dtype=bool),
+               lambda c: f"{c!r} may contain only letters, digits, '-', '_' and '.' (no spaces)")
     return text
 
 
 def _coerce_number(raw: RawTable, col: Column, text: pd.Series, blank: pd.Series, out: _Collector) -> pd.Series:
-    values = pd.to_numeric(text.where(~blank), errors="coerce").astype(float)
+    # numpy arrays, not Series: this runs for every numeric column of every table, and pandas'
+    # per-operation overhead dominated validation of small portfolios
+    cells, blank = text.to_numpy(object), blank.to_numpy(bool)
+    values = pd.to_numeric(np.where(blank, None, cells), errors="coerce").astype(float)
+
+    def report(positions, message) -> None:
+        for n in np.flatnonzero(positions):
+            out.error(raw.where, message(cells[n], values[n]), raw.row_number(text.index[n]), col.name)
+
     # "inf" and "1e999" parse as numbers but are not amounts anyone can plan with
-    bad = ~blank & ~np.isfinite(values)
-    for i in text.index[bad]:
-        hint = " (money is a plain number: no £ sign or commas)" if col.type == "money" else ""
-        kind = "a whole number" if col.type == "integer" else "a number"
-        out.error(raw.where, f"{text[i]!r} is not {kind}{hint}", raw.row_number(i), col.name)
-    values = values.where(~bad)
+    hint = " (money is a plain number: no £ sign or commas)" if col.type == "money" else ""
+    kind = "a whole number" if col.type == "integer" else "a number"
+    report(~blank & ~np.isfinite(values), lambda c, v: f"{c!r} is not {kind}{hint}")
+    values[~np.isfinite(values)] = np.nan
     # a number no trust's plan needs (benefit=1e308) would overflow the plan's sums to infinity
     largest = limits.value("AMOUNT")
-    for i in text.index[values.abs() > largest]:
-        out.error(raw.where, limits.refusal("AMOUNT", f"{text[i]} is too large to plan with", abs(values[i])),
-                  raw.row_number(i), col.name)
-    values = values.where(~(values.abs() > largest))
+    big = np.abs(np.nan_to_num(values)) > largest
+    report(big, lambda c, v: limits.refusal("AMOUNT", f"{c} is too large to plan with", abs(v)))
+    values[big] = np.nan
     if col.type == "integer":
-        frac = values.notna() & (values != values.round())
-        for i in text.index[frac]:
-            out.error(raw.where, f"{text[i]!r} is not a whole number", raw.row_number(i), col.name)
+        report(~np.isnan(values) & (values != np.round(values)), lambda c, v: f"{c!r} is not a whole number")
     if col.minimum is not None:
-        for i in text.index[values < col.minimum]:
-            what = "negative" if col.minimum == 0 else f"below {col.minimum:g}"
-            out.error(raw.where, f"{text[i]} is {what}; it must be at least {col.minimum:g}",
-                      raw.row_number(i), col.name)
+        what = "negative" if col.minimum == 0 else f"below {col.minimum:g}"
+        report(values < col.minimum, lambda c, v: f"{c} is {what}; it must be at least {col.minimum:g}")
     if col.above is not None:
-        for i in text.index[values <= col.above]:
-            out.error(raw.where, f"{text[i]} must be more than {col.above:g}", raw.row_number(i), col.name)
+        report(values <= col.above, lambda c, v: f"{c} must be more than {col.above:g}")
     if col.maximum is not None:
-        for i in text.index[values > col.maximum]:
-            out.error(raw.where, f"{text[i]} is above the maximum {col.maximum:g}", raw.row_number(i), col.name)
+        report(values > col.maximum, lambda c, v: f"{c} is above the maximum {col.maximum:g}")
     default = col.default if col.default is not None and not col.required else np.nan
-    return values.where(values.notna(), default)
+    return pd.Series(np.where(np.isnan(values), default, values), index=text.index, dtype=float)
 
 
 # ------------------------------------------------------------------------------- headers
@@ -403,6 +402,9 @@ def _check_characters(ctx: _Context) -> None:
     """No control characters in any header or cell of any table (read or passed through): they
     break CSV rows and spreadsheet cells. Reported cell by cell, at most 20 per table."""
     for raw in ctx.read.tables.values():
+        text = " ".join(raw.frame.columns) + " " + " ".join(raw.frame.to_numpy().ravel().tolist())
+        if not CONTROL.search(text):
+            continue  # the usual case, at the cost of one search
         found = []
         for n, name in enumerate(raw.frame.columns):
             problem = control_characters(name)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .batch import BatchResult, run_batch
 from .formatting import money, score
+from .outputs import VARIANT_HEADER, VARIANTS, check_output_root, read_csv, replace_file, slug, write_csv
 from .periods import sort_key
 from .scenario import Adjustment, extension_doc, load_scenario, write_scenario
 
@@ -42,7 +43,7 @@ def _plan_and_summary(source) -> tuple[str, pd.DataFrame, dict]:
     folder = Path(source)
     summary = json.loads((folder / "summary.json").read_text())
     plan_path = folder / "plan.csv"
-    plan = pd.read_csv(plan_path, dtype={"start": str, "go_live": str}, keep_default_na=False) if plan_path.exists() \
+    plan = read_csv(plan_path, dtype={"start": str, "go_live": str}, keep_default_na=False) if plan_path.exists() \
         else pd.DataFrame(columns=["id", "selected", "start"])
     return summary.get("scenario", folder.name), plan, summary
 
@@ -113,11 +114,47 @@ def compare(a, b) -> Comparison:
     return Comparison(name_a, name_b, changes, metrics, "\n".join(lines))
 
 
+CHANGES_COLUMNS = ["initiative", "change", "start_a", "start_b", "periods_moved"]
+
+
+def write_changes(comparison: Comparison, path: Path, inputs=()) -> Path:
+    """The table of changes as a CSV at `path`, written safely: never over a folder, inside a result
+    folder compared (`inputs`), or over a file we did not write (ours start with our header line)."""
+    from .errors import OutputError, display_path
+
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{display_path(path)} is a folder; give a file name for the changes, like changes.csv")
+    for folder in inputs:
+        if path.resolve().is_relative_to(Path(folder).resolve()):
+            raise OutputError(f"{display_path(path)} is inside the result folder {display_path(folder)}; write the "
+                              "changes somewhere else")
+    if path.exists():
+        with open(path, "rb") as f:
+            first = f.readline(200).decode("utf-8", "replace").strip()
+        if first != ",".join(CHANGES_COLUMNS):
+            raise OutputError(f"{display_path(path)} already exists and is not a table of changes prioritiser "
+                              "wrote, so it is not replaced; give a new file name")
+    if not path.parent.is_dir():
+        raise OutputError(f"the folder {display_path(path.parent)} does not exist")
+    return replace_file(path, lambda tmp: write_csv(comparison.changes.reset_index()[CHANGES_COLUMNS], tmp))
+
+
 # ------------------------------------------------------------------------------ variant scenarios
+def _prepare_out(out: Path, base) -> None:
+    """Refuse (OutputError) an output folder that holds the user's inputs or files not ours, before
+    the variant scenario files are written into it."""
+    from .validate import input_files
+
+    check_output_root(out, input_files(base))
+
+
 def _write_variants(base_path: Path, folder: Path, variants: list[tuple[str, list[Adjustment]]]) -> list[Path]:
-    """One scenario file per (name, extra adjustments), each extending the user's scenario."""
+    """One scenario file per (name, extra adjustments), each extending the user's scenario; the
+    files start with outputs.VARIANT_HEADER, which marks them as ours."""
     base = load_scenario(base_path)
-    return [write_scenario(folder / f"{name}.yaml", extension_doc(base, name, extra)) for name, extra in variants]
+    return [write_scenario(folder / f"{slug(name)}.yaml", extension_doc(base, name, extra), header=VARIANT_HEADER)
+            for name, extra in variants]
 
 
 def _starts(batch: BatchResult, name: str) -> pd.Series:
@@ -148,12 +185,13 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
     base = load_scenario(base_path)
     start = start or base.horizon.second_fy_label
     cuts = sorted({float(c) for c in cuts} | {0.0})
-    out = Path(out) if out else Path("results") / f"{base.name}-stress-{resource}"
+    out = Path(out) if out else Path("results") / slug(f"{base.name}-stress-{resource}")
     tag = lambda c: f"{c:g}".replace(".", "_")  # noqa: E731
     variants = [(f"{base.name}-{resource}-cut-{tag(c)}",
                  [] if c == 0 else [Adjustment(resource, scale=round(1 - c / 100, 10), start=start)])
                 for c in cuts]
-    paths = _write_variants(base_path, out / "scenarios", variants)
+    _prepare_out(out, base)
+    paths = _write_variants(base_path, out / VARIANTS, variants)
     batch = run_batch(paths, out, workers=workers, progress=progress, **options)
     names = [n for n, _ in variants]
     table = _stress_table(batch, cuts, names, _alternatives(load(base_path)))
@@ -163,8 +201,8 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
             first_drop.setdefault(i, cut)
     order = pd.DataFrame(sorted(first_drop.items(), key=lambda kv: (kv[1], kv[0])),
                          columns=["initiative", "dropped_at_cut_percent"])
-    table.to_csv(out / "stress.csv", index=False)
-    order.to_csv(out / "stress-order.csv", index=False)
+    replace_file(out / "stress.csv", lambda tmp: write_csv(table, tmp))
+    replace_file(out / "stress-order.csv", lambda tmp: write_csv(order, tmp))
     text = _stress_text(table, batch, f"Stress test of {base.name}: {resource} cut from {start}",
                         money_objective=_objective_is_money(base))
     return StressResult(table, order, batch, text)
@@ -279,10 +317,11 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
     base_path = Path(scenario).resolve()
     base = load_scenario(base_path)
     scales = np.round(np.linspace(low, high, int(steps)), 6)
-    out = Path(out) if out else Path("results") / f"{base.name}-frontier-{resource}"
+    out = Path(out) if out else Path("results") / slug(f"{base.name}-frontier-{resource}")
     variants = [(f"{base.name}-{resource}-x{s:g}".replace(".", "_"), [Adjustment(resource, scale=float(s))])
                 for s in scales]
-    paths = _write_variants(base_path, out / "scenarios", variants)
+    _prepare_out(out, base)
+    paths = _write_variants(base_path, out / VARIANTS, variants)
     batch = run_batch(paths, out, workers=workers, progress=progress, **options)
     portfolio = load(base_path)
     cap = portfolio.capacity[portfolio.capacity["resource"] == resource]
@@ -297,7 +336,7 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
     table["objective"] = pd.to_numeric(table["objective"])  # a failed level has no objective
     # what each step up buys: the objective gained from the level below, per unit of budget added
     table["gain_per_unit_from_previous_level"] = table["objective"].diff() / table["budget"].diff()
-    table.to_csv(out / "frontier.csv", index=False)
+    replace_file(out / "frontier.csv", lambda tmp: write_csv(table, tmp))
     png = None
     if chart:
         png = out / "frontier.png"
@@ -337,5 +376,5 @@ def _frontier_chart(table: pd.DataFrame, resource: str, name: str, path: Path) -
     ax.set_title(f"{name}: value against {resource} budget")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    replace_file(path, lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)
