@@ -280,17 +280,22 @@ def restore(value):
     return value[1:] if isinstance(value, str) and value.startswith("'") and _runs(value[1:]) else value
 
 
+def _text(dtype) -> bool:
+    """A column that may hold text: object, or pandas' string dtype."""
+    return dtype == object or isinstance(dtype, pd.StringDtype)
+
+
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every text cell, header and index label neutralised; numbers untouched."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        if _text(out[col].dtype):
             out[col] = out[col].map(neutralise)
     out.columns = [neutralise(c) for c in out.columns]
     if isinstance(out.index, pd.MultiIndex):
-        out.index = out.index.set_levels([lvl.map(neutralise) if lvl.dtype == object else lvl
+        out.index = out.index.set_levels([lvl.map(neutralise) if _text(lvl.dtype) else lvl
                                           for lvl in out.index.levels])
-    elif out.index.dtype == object:
+    elif _text(out.index.dtype):
         out.index = out.index.map(neutralise)
     out.index.names = [neutralise(n) for n in out.index.names]
     return out
@@ -307,7 +312,7 @@ def read_csv(path: Path, **kwargs) -> pd.DataFrame:
     """A CSV that `write_csv` wrote, with its text as it was before it was neutralised."""
     frame = pd.read_csv(path, **kwargs)
     for col in frame.columns:
-        if frame[col].dtype == object:
+        if _text(frame[col].dtype):
             frame[col] = frame[col].map(restore)
     frame.columns = [restore(c) for c in frame.columns]
     return frame
