@@ -415,23 +415,26 @@ class DashboardState(HasTraits):
     # ------------------------------------------------------------------ downloads
     def workbook_bytes(self) -> tuple[str, bytes]:
         """(file name, bytes) of the Excel report of the current plan, as `prioritiser run` writes it."""
+        from prioritiser.outputs import slug
         from prioritiser.report import write_outputs
 
         result = self.result
         if result is None or not result.has_plan:
             raise RuntimeError("no plan to report yet")
         with tempfile.TemporaryDirectory(prefix="prioritiser-report-") as tmp:
-            folder = write_outputs(result, Path(tmp) / result.scenario)
-            return f"{result.scenario}-report.xlsx", (folder / "report.xlsx").read_bytes()
+            folder = write_outputs(result, Path(tmp) / slug(result.scenario))  # a name is never a path
+            return f"{slug(result.scenario)}-report.xlsx", (folder / "report.xlsx").read_bytes()
 
     def scenario_yaml(self) -> tuple[str, str]:
         """(file name, text) of the scenario behind the current plan: `prioritiser run` reproduces it."""
+        from prioritiser.outputs import slug
+
         scenario = self.solved_scenario or (self.build_scenario() if self.base is not None else None)
         if scenario is None:
             raise RuntimeError("no scenario loaded")
         head = (f"# Saved from the prioritiser dashboard. Reproduce the plan with:\n"
-                f"#   prioritiser run {scenario.name}.yaml\n")
-        return f"{scenario.name}.yaml", head + scenario.to_yaml()
+                f"#   prioritiser run {slug(scenario.name)}.yaml\n")
+        return f"{slug(scenario.name)}.yaml", head + scenario.to_yaml()
 
     def close(self) -> None:
         """Remove the dashboard's folder (uploads and stress runs)."""
