@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import signal
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -29,7 +30,9 @@ import pandas as pd
 
 from . import workers
 from .errors import InputError
-from .outputs import RUNNING, check_output_root, publish, read_csv, replace_file, unique_slugs, write_csv
+from .outputs import (RUNNING, check_output_root, clear_stale_staging, publish, read_csv, replace_file, unique_slugs,
+                      write_csv)
+from .processes import die_with_parent, kill_group, start_time, started_before, watch_parent
 from .version import __version__
 
 RUN_RECORD = "run.json"  # (lock files of scenarios being solved are RUNNING/<folder>, holding the child's pid)
@@ -45,6 +48,8 @@ class Job:
     deadline: float  # seconds
     options: dict = field(default_factory=dict)  # solver, time_limit, gap overrides
     inputs: list = field(default_factory=list)  # every file the scenario reads (str), kept out of the output root
+    batch_pid: int = 0  # the coordinator: a worker ends itself (and its group) when it is gone
+    batch_started: float | None = None
 
     @property
     def lock(self) -> Path:
@@ -131,8 +136,11 @@ def solve_job(job: Job) -> Record:
 
 
 def _child(job: Job, new_session: bool = True) -> None:
+    die_with_parent()  # a batch killed outright (SIGKILL) takes its workers with it ...
     if new_session:
         os.setsid()  # lead a new process group: a deadline kill takes the solver's subprocesses too
+    if job.batch_pid:
+        watch_parent(job.batch_pid, job.batch_started)  # ... the fork server's children too
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # solver banners would scramble the coordinator's progress bar
     lock = job.lock
@@ -144,11 +152,6 @@ def _child(job: Job, new_session: bool = True) -> None:
         lock.unlink(missing_ok=True)
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _Spawned:
@@ -182,9 +185,38 @@ def _job_doc(job: Job) -> dict:
     return doc
 
 
-def run_isolated(job: Job, spawn: bool = False, starter: Callable | None = None) -> Record:
-    """Run one job in its own process group under its deadline; always returns a Record.
+POLL_SECONDS = 0.2  # how often a waiting coordinator thread looks at its worker and the stop flag
+
+
+def _wait(proc, job: Job, stop: threading.Event | None) -> str:
+    """Wait for the worker: "done", "deadline" (past the job's deadline) or "stopped" (`stop` set)."""
+    end = time.monotonic() + job.deadline
+    while proc.exitcode is None:
+        if stop is not None and stop.is_set():
+            return "stopped"
+        left = end - time.monotonic()
+        if left <= 0:
+            return "deadline"
+        proc.join(min(POLL_SECONDS, left))
+    return "done"
+
+
+def _end_worker(proc, job: Job) -> None:
+    """Kill the worker's whole process group and remove what it could not: its lock, its
+    half-written folder."""
+    kill_group(proc.pid)
+    proc.join(10)
+    job.lock.unlink(missing_ok=True)
+    clear_stale_staging(job.out.parent, job.out.name, pids={proc.pid})
+
+
+def run_isolated(job: Job, spawn: bool = False, starter: Callable | None = None,
+                 stop: threading.Event | None = None) -> Record | None:
+    """Run one job in its own process group under its deadline; a Record, or None when `stop` was
+    set (Ctrl-C): the worker is then killed and leaves nothing behind, to be solved on the next run.
     (`starter(job)`, returning an object with pid, join(timeout) and exitcode, is for benchmarks.)"""
+    if stop is not None and stop.is_set():
+        return None  # queued when the batch was stopped: never started
     t0 = time.perf_counter()
     before = read_record(job.out)
     if starter is not None:
@@ -193,13 +225,13 @@ def run_isolated(job: Job, spawn: bool = False, starter: Callable | None = None)
         proc = _Spawned(job)
     else:  # forked from our own warm server: the caller's __main__ is never imported again
         proc = workers.server().start(_job_doc(job))
-    proc.join(job.deadline)
+    outcome = _wait(proc, job, stop)
     seconds = time.perf_counter() - t0
     lock = job.lock
-    if proc.exitcode is None:  # past the deadline: the whole group goes
-        _kill_group(proc.pid)
-        proc.join(10)
-        lock.unlink(missing_ok=True)
+    if outcome != "done":  # past the deadline or stopped: the whole group goes
+        _end_worker(proc, job)
+        if outcome == "stopped":
+            return None
         return _publish_failure(job, "error", "time-out", f"killed after its deadline of {job.deadline:g} s",
                                 seconds, True)
     # The worker's fresh record is the proof of success (the exit status alone is not).
@@ -207,6 +239,7 @@ def run_isolated(job: Job, spawn: bool = False, starter: Callable | None = None)
     if rec is not None and rec.key == job.key and (before is None or rec.run_id != before.run_id):
         return rec
     lock.unlink(missing_ok=True)
+    clear_stale_staging(job.out.parent, job.out.name, pids={proc.pid})
     if proc.exitcode < 0:
         why = f"killed by signal {-proc.exitcode} ({signal.Signals(-proc.exitcode).name})"
         return _publish_failure(job, "error", "killed", why, seconds, False)
@@ -224,11 +257,11 @@ def _clear_stale(out_root: Path) -> None:
         return
     for lock in folder.iterdir():
         try:
-            pid = int(lock.read_text().strip())
+            pid, written = int(lock.read_text().strip()), lock.stat().st_mtime
         except (OSError, ValueError):
-            pid = 0
-        if pid > 0:
-            _kill_group(pid)
+            pid, written = 0, 0.0
+        if pid > 0 and started_before(pid, written):  # not a stranger given the same process id
+            kill_group(pid)
         lock.unlink(missing_ok=True)
 
 
@@ -300,8 +333,9 @@ def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | No
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"scenario names must be unique in a batch; repeated: {', '.join(dupes)}")
+    me, started = os.getpid(), start_time(os.getpid())
     for job, folder in zip(jobs, unique_slugs(names)):
-        job.out = out_root / folder
+        job.out, job.batch_pid, job.batch_started = out_root / folder, me, started
     # refused before anything is written: an --out holding inputs or a user's own files
     check_output_root(out_root, [f for job in jobs for f in job.inputs])
     out_root.mkdir(parents=True, exist_ok=True)
@@ -332,33 +366,88 @@ def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | No
         elif callable(progress):
             progress(len(records), len(jobs))
 
-    if executor == "local":
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for fut in as_completed([pool.submit(run_isolated, job) for job in todo]):
-                done(fut.result())
-    elif executor == "dask":
-        from distributed import Client, as_completed as dask_completed
-
-        client = Client(scheduler) if scheduler else Client(processes=True, n_workers=workers, threads_per_worker=1)
-        try:
-            futures = [client.submit(_run_isolated_on_dask, job, pure=False, key=f"prioritiser-{job.name}-{job.key[:12]}")
-                       for job in todo]
-            for fut in dask_completed(futures):
-                done(Record(**fut.result()))
-        finally:
-            client.close()
-    else:
+    if executor not in ("local", "dask"):
         raise ValueError(f"executor must be local or dask, not {executor!r}")
+    interrupted = False
+    try:
+        if executor == "local":
+            _run_local(todo, workers, done)
+        else:
+            _run_dask(todo, workers, scheduler, done)
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): queued scenarios never start, running ones are killed
+        interrupted = True
     if bar is not None:
         bar.close()
     try:  # the lock folder goes once nothing is running (a killed batch leaves its locks for the next)
         (out_root / RUNNING).rmdir()
     except OSError:
         pass
-    ordered = [records[j.name] for j in jobs]
-    result = collect(out_root, [j.name for j in jobs], ordered, skipped, [j.out.name for j in jobs])
-    write_comparison(result)
+    finished = [j for j in jobs if j.name in records]
+    result = collect(out_root, [j.name for j in finished], [records[j.name] for j in finished], skipped,
+                     [j.out.name for j in finished])
+    if result.records:
+        write_comparison(result)  # for what finished: a rerun solves the rest
+    if interrupted:
+        raise BatchInterrupted(result, len(jobs))
     return result
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C, after writing the comparison of the scenarios that had finished."""
+
+    def __init__(self, result: BatchResult, total: int):
+        super().__init__(f"interrupted: {len(result.records)} of {total} scenario(s) finished")
+        self.result, self.total = result, total
+
+
+def _run_local(todo: list[Job], workers: int, done) -> None:
+    """Each job in its own worker, `workers` at a time. On Ctrl-C the queue is dropped, running
+    workers are killed (they leave nothing behind) and KeyboardInterrupt is raised again."""
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = [pool.submit(run_isolated, job, stop=stop) for job in todo]
+    seen = set()
+    try:
+        for fut in as_completed(futures):
+            seen.add(fut)
+            if fut.result() is not None:
+                done(fut.result())
+    except KeyboardInterrupt:
+        stop.set()
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # a second Ctrl-C must not
+        try:                                                                      # leave workers behind
+            for fut in futures:
+                fut.cancel()
+            pool.shutdown(wait=True)
+            for fut in futures:  # finished while we were stopping: kept
+                if fut not in seen and not fut.cancelled() and fut.exception() is None and fut.result() is not None:
+                    done(fut.result())
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_dask(todo: list[Job], workers: int, scheduler: str | None, done) -> None:
+    """The same isolated runner on a dask.distributed cluster (our own local one if no scheduler)."""
+    from distributed import Client, as_completed as dask_completed
+
+    client = Client(scheduler) if scheduler else Client(processes=True, n_workers=workers, threads_per_worker=1)
+    futures = []
+    for job in todo:  # a remote worker cannot watch this process; dask ends its own workers
+        job.batch_pid, job.batch_started = 0, None
+    try:
+        futures = [client.submit(_run_isolated_on_dask, job, pure=False, key=f"prioritiser-{job.name}-{job.key[:12]}")
+                   for job in todo]
+        for fut in dask_completed(futures):
+            done(Record(**fut.result()))
+    except KeyboardInterrupt:
+        client.cancel(futures)  # queued ones never start; our local cluster's workers end with it
+        raise
+    finally:
+        client.close()
 
 
 def collect(out_root: Path, names: list[str], records: list[Record], skipped: list[str],
@@ -389,7 +478,7 @@ def collect(out_root: Path, names: list[str], records: list[Record], skipped: li
             usage = read_csv(folder / "usage.csv")
             usage.insert(0, "scenario", name)
             usages.append(usage)
-    comparison = pd.DataFrame(rows).set_index("scenario")
+    comparison = pd.DataFrame(rows).set_index("scenario") if rows else pd.DataFrame(index=pd.Index([], name="scenario"))
     plans_df = pd.concat(plans).set_index(["scenario", "initiative"]) if plans else pd.DataFrame()
     usage_df = pd.concat(usages).reset_index(names="row").set_index(["scenario", "row"]) if usages else pd.DataFrame()
     sel = pd.DataFrame(selection).fillna("")

@@ -1,16 +1,19 @@
 """`prioritiser validate|run`: the command line. Exit codes: 0 plan found (or input valid),
-1 invalid input, 2 infeasible, 3 no plan (solver error, time limit without a plan, failed check)."""
+1 invalid input, 2 infeasible, 3 no plan (solver error, time limit without a plan, failed check),
+130 interrupted (Ctrl-C or SIGTERM: nothing half-written is left; a batch keeps what finished)."""
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .errors import InputError, Issue
 from .version import __version__
 
-EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _print_issues(issues: list[Issue], stream=None) -> None:
@@ -384,6 +387,8 @@ class _ClosedPipeSafe:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as cleanly as Ctrl-C does
     original = sys.stdout
     if not isinstance(sys.stdout, _ClosedPipeSafe) and sys.stdout is not None:
         sys.stdout = _ClosedPipeSafe(sys.stdout)
@@ -393,15 +398,24 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(sys.stdout, _ClosedPipeSafe):
             sys.stdout._closed()
         return EXIT_OK
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        result = getattr(exc, "result", None)  # a batch, stress or frontier: what finished is kept
+        if result is not None:
+            print(f"{exc}; the comparison of those is in {result.out / 'comparison.csv'}; run the "
+                  "same command again to solve the rest", file=sys.stderr)
+        else:
+            print("interrupted: nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         try:
             sys.stdout.flush()
         except (OSError, ValueError):
             pass
         sys.stdout = original
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

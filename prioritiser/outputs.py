@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import OutputError, display_path
+from .processes import alive
 
 # Files a result folder may hold: what `run` writes, the batch's record, and the explanation
 # outputs of format v1.1 (benefits, changes, explain, marginal, risk, alternatives).
@@ -185,23 +186,15 @@ def check_inputs_outside(folder: Path, inputs, what: str = "--out") -> None:
                               "another folder")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def clear_stale_staging(parent: Path, name: str) -> None:
-    """Remove our half-written or half-replaced copies of `name` left by a process that was killed."""
+def clear_stale_staging(parent: Path, name: str, pids: set[int] | None = None) -> None:
+    """Remove our half-written or half-replaced copies of `name` left by a process that was killed
+    (one no longer running, or one of `pids`, known to be dead)."""
     if not parent.is_dir():
         return
     for entry in parent.iterdir():
         m = STAGING.match(entry.name)
-        if m and m["name"] == name and not entry.is_symlink() and not _alive(int(m["pid"])):
+        if m and m["name"] == name and not entry.is_symlink() and (int(m["pid"]) in (pids or ()) or
+                                                                  not alive(int(m["pid"]))):
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
             else:

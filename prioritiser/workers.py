@@ -38,7 +38,9 @@ def serve(stdin=None, stdout=None) -> None:
         except ImportError:  # CBC or HiGHS missing: the child reports it for its own scenario
             pass
     from .batch import Job, _child
+    from .processes import die_with_parent
 
+    die_with_parent()  # a batch killed outright takes its server with it (and so, at once, the children)
     rfd = (stdin or sys.stdin).fileno()
     out = stdout or sys.stdout
     children: dict[int, int] = {}  # pid -> request id

@@ -1,0 +1,138 @@
+"""Child processes that never outlive the run that started them (see docs/security.md).
+
+- `die_with_parent`: on Linux a worker asks the kernel (prctl PR_SET_PDEATHSIG) to kill it the
+  moment its parent dies; `watch_parent` does the same for a worker whose parent is not the
+  batch itself (multiprocessing's fork server outlives the batch while a worker runs). So a batch
+  killed with SIGKILL leaves no worker, and no solver subprocess, solving on.
+- `kill_group` ends a worker and everything it started (each worker leads its own process group).
+- `started_before` tells a live process from a reused process id, so that a lock file left by a
+  killed batch never leads us to kill a stranger.
+- `private_tmp`: a temporary folder of our own for a solver's files, removed when the solve ends
+  however it ends; `sweep_tmp` removes those of processes that were killed outright.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+TMP_PREFIX = "prioritiser-"  # private temporary folders: prioritiser-<pid>-<random>
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> bool:
+    """Ask the kernel to send `sig` to this process when its parent dies (Linux only; elsewhere a
+    no-op returning False). If the parent is already gone, exit at once."""
+    if not sys.platform.startswith("linux"):
+        return False
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        ok = libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+    if parent == 1:  # orphaned before the request took effect
+        os._exit(128 + int(sig))
+    return ok
+
+
+def watch_parent(pid: int, started: float | None, every: float = 0.5) -> threading.Thread:
+    """A daemon thread that kills this process's whole group (itself and any solver subprocess)
+    once process `pid`, which started at `started`, is gone. For workers whose direct parent is a
+    fork server that outlives the batch (so the kernel's parent-death signal never fires)."""
+    def watch():
+        while True:
+            time.sleep(every)
+            if not alive(pid) or (started is not None and start_time(pid) not in (None, started)):
+                kill_group(os.getpgid(0))
+                os._exit(137)
+
+    thread = threading.Thread(target=watch, name="prioritiser-watch-parent", daemon=True)
+    thread.start()
+    return thread
+
+
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal the process group that `pid` leads (a worker and its solver's subprocesses)."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of this id exists (and is not a zombie, where /proc says so)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def start_time(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch), from /proc; None elsewhere or if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime"))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def started_before(pid: int, when: float, slack: float = 2.0) -> bool:
+    """Whether process `pid` is alive and began before `when` (so it is the one that wrote a lock
+    file at `when`, not a later process given the same id). Without /proc: alive is enough."""
+    if not alive(pid):
+        return False
+    began = start_time(pid)
+    return began is None or began <= when + slack
+
+
+# ------------------------------------------------------------------------------- temporary folders
+
+
+def sweep_tmp(root: str | Path | None = None) -> None:
+    """Remove the private temporary folders of our processes that no longer run (killed outright,
+    so they could not remove their own)."""
+    root = Path(root or tempfile.gettempdir())
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(TMP_PREFIX) or not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            pid = int(name[len(TMP_PREFIX):].split("-")[0])
+        except ValueError:
+            continue
+        if not alive(pid):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_tmp(root: str | Path | None = None):
+    """A fresh temporary folder named for this process, removed on leaving (Ctrl-C too)."""
+    sweep_tmp(root)
+    folder = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=root))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
