@@ -29,7 +29,8 @@ class Limit:
 
 LIMITS: dict[str, Limit] = {lim.name: lim for lim in (
     Limit("FILE_MB", 50, "MB", "size of one input file (a CSV table or an .xlsx workbook)"),
-    Limit("XLSX_MB", 200, "MB", "size of an .xlsx workbook once uncompressed (all its parts, as the file declares)"),
+    Limit("XLSX_MB", 200, "MB", "size of an .xlsx workbook (or a .zip uploaded to the dashboard) once "
+          "uncompressed, as the file declares"),
     Limit("XLSX_RATIO", 200, "times", "compression ratio of one part of an .xlsx workbook (parts over 1 MB)"),
     Limit("ROWS", 100_000, "rows", "number of rows in one table (blank rows count while they are read)"),
     Limit("CELLS", 2_000_000, "cells", "number of cells in one table (blank cells count while they are read)"),

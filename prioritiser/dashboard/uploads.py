@@ -7,12 +7,10 @@ import io
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from prioritiser import limits
 from prioritiser.errors import Issue
 from prioritiser.scenario import Scenario
 from prioritiser.validate import validate
-
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # unpacked size of an uploaded .zip
-
 
 def file_name(filename: str) -> str:
     """The uploaded file's own name, whatever folders the browser put before it."""
@@ -31,6 +29,9 @@ def read_upload(name: str, content: bytes, template: Scenario | None, folder: Pa
 
 def _read(name: str, content: bytes, template: Scenario | None, folder: Path) -> tuple[list[Issue], Scenario | None]:
     suffix = Path(name).suffix.lower()
+    size = len(content) / 1e6
+    if size > limits.value("UPLOAD_MB"):  # the page refuses these before sending; a script may not
+        return [Issue("error", name, limits.refusal("UPLOAD_MB", f"the file is {size:,.1f} MB", size))], None
     if suffix not in (".xlsx", ".zip"):
         return [Issue("error", name, "upload an Excel workbook (.xlsx) or a .zip of CSV files")], None
     if template is None:
@@ -69,8 +70,15 @@ def unzip(name: str, content: bytes, target: Path) -> tuple[Path, list[Issue]]:
     if not members:
         return target, [Issue("error", name, "holds no .csv files; it should hold initiatives.csv, "
                               "capacity.csv and the other tables")]
-    if sum(m.file_size for m in members) > MAX_UPLOAD_BYTES:
-        return target, [Issue("error", name, f"unpacks to more than {MAX_UPLOAD_BYTES // 2**20} MB of CSV")]
+    # the sizes the zip declares bound what Python's zip reader will ever inflate
+    unpacked = sum(m.file_size for m in members) / 1e6
+    if unpacked > limits.value("XLSX_MB"):
+        return target, [Issue("error", name, limits.refusal("XLSX_MB", f"it unpacks to {unpacked:,.1f} MB of CSV",
+                                                            unpacked))]
+    big = next((m for m in members if m.file_size / 1e6 > limits.value("FILE_MB")), None)
+    if big is not None:
+        return target, [Issue("error", name, limits.refusal("FILE_MB", f"{big.filename} unpacks to "
+                                                            f"{big.file_size / 1e6:,.1f} MB", big.file_size / 1e6))]
     folders = {str(PurePosixPath(m.filename).parent) for m in members
                if PurePosixPath(m.filename).name.lower() == "initiatives.csv"}
     chosen = sorted(folders, key=len)[0] if folders else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from .. import panels
+from ..upload_button import UploadButton
 from ..formatting import esc
 from ..widgets import View, safe, with_class
 
@@ -18,16 +19,14 @@ class Header(View):
         self.scenario = with_class(W.Dropdown(description="Scenario", options=[], layout=W.Layout(width="380px"),
                                               style={"description_width": "70px"},
                                               tooltip="Choose a bundled scenario"), "scenario-select")
-        self.upload = with_class(W.FileUpload(accept=".xlsx,.zip", multiple=False,
-                                              description="Upload portfolio (.xlsx or .zip)",
-                                              layout=W.Layout(width="260px"),
-                                              tooltip="An Excel workbook or a .zip of CSV files in the portfolio "
-                                                      "format"), "upload-button")
+        self.upload = with_class(UploadButton(self._on_upload, accept=".xlsx,.zip",
+                                              label="Upload portfolio (.xlsx or .zip)",
+                                              hint="An Excel workbook or a .zip of CSV files in the portfolio "
+                                                   "format"), "upload-button")
         self.reset_button = W.Button(description="Reset to scenario", icon="undo",
                                      tooltip="Undo every change made in this page", layout=W.Layout(width="auto"))
         self.issues = with_class(W.HTML(""), "issues-panel")
         self.scenario.observe(self._choose, names="value")
-        self.upload.observe(self._on_upload, names="value")
         self.reset_button.on_click(self._reset)
         row = W.HBox([self.scenario, self.upload, self.reset_button],
                      layout=W.Layout(align_items="center", grid_gap="10px"))
@@ -51,13 +50,9 @@ class Header(View):
         self.state.scenario_name = change["new"]  # loads and solves
 
     @safe
-    def _on_upload(self, change):
-        files = change["new"]
-        if not files:
-            return
-        self.state.upload(files[0]["name"], bytes(files[0]["content"]))
-        with self.syncing():
-            self.upload.value = ()
+    def _on_upload(self, name: str, content: bytes) -> str:
+        errors = [i for i in self.state.upload(name, content) if i.severity == "error"]
+        return f"{len(errors)} problem(s) in {name}: see the list below" if errors else ""
 
     @safe
     def _reset(self, _button=None):
