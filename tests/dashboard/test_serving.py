@@ -198,3 +198,31 @@ def test_a_zip_bomb_upload_is_refused_from_its_declared_sizes(app):
     issues = app.state.upload("bomb.zip", buf.getvalue())
     assert time.perf_counter() - t0 < SECONDS
     assert any("unpacks to" in i.message and "PRIORITISER_MAX_" in i.message for i in issues), issues
+
+
+def test_the_dashboards_workbook_download_holds_no_formula(tmp_path):
+    """A name =HYPERLINK(...) became a live formula in the dashboard's download too."""
+    from known import write_case
+    from prioritiser.dashboard import App
+
+    hostile = '=HYPERLINK("http://x","click")'
+    path = write_case(tmp_path / "case", {
+        "initiatives": f'id,name,duration,capital_cost,benefit\nA,"{hostile.replace(chr(34), chr(34) * 2)}",1,60,130\n'
+                       "-B,@Beta,1,50,110\n",
+        "capacity": "resource,period,amount\ncapital,2026/27,200\n"})
+    import yaml
+
+    doc = yaml.safe_load(path.read_text())
+    doc["name"] = "../../=cmd"  # a name that looks like a path and a formula
+    path.write_text(yaml.safe_dump(doc))
+    app = App(scenarios={"hostile": path})
+    try:
+        assert app.state.result is not None and app.state.result.has_plan
+        name, data = app.state.workbook_bytes()
+        assert "/" not in name and not name.startswith(".")
+        book = openpyxl.load_workbook(io.BytesIO(data))
+        cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+        assert not [c.coordinate for c in cells if c.data_type == "f"]
+        assert hostile in [c.value for c in cells] and "-B" in [c.value for c in cells]
+    finally:
+        app.state.close()
