@@ -7,6 +7,8 @@
 - `kill_group` ends a worker and everything it started (each worker leads its own process group).
 - `started_before` tells a live process from a reused process id, so that a lock file left by a
   killed batch never leads us to kill a stranger.
+- `interruptible` runs a blocking solver call so that Ctrl-C still reaches us and stops it;
+  `launcher` makes a solver subprocess die with the process that started it.
 - `private_tmp`: a temporary folder of our own for a solver's files, removed when the solve ends
   however it ends; `sweep_tmp` removes those of processes that were killed outright.
 """
@@ -102,6 +104,55 @@ def started_before(pid: int, when: float, slack: float = 2.0) -> bool:
         return False
     began = start_time(pid)
     return began is None or began <= when + slack
+
+
+def interruptible(call, stop, wait: float = 30.0):
+    """`call()` run in a thread of its own, so that Ctrl-C reaches this thread while a solver blocks
+    in C (HiGHS holds the thread that calls it until it returns, and a KeyboardInterrupt raised
+    inside one of its callbacks is lost). On KeyboardInterrupt `stop()` asks the solver to stop,
+    the call is given `wait` seconds to return, and the interrupt is raised again."""
+    outcome: dict = {}
+    done = threading.Event()
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # handed back to the caller's thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="prioritiser-solve", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        stop()
+        done.wait(wait)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def launcher(program: str, folder: str | Path) -> str:
+    """An executable in `folder` that asks the kernel to kill it when the process starting it dies,
+    then becomes `program` (so a solver subprocess never outlives its run, even one killed
+    outright). Linux only; elsewhere, or where a script cannot name this Python, `program` itself."""
+    python = sys.executable
+    if not sys.platform.startswith("linux") or not python or any(c.isspace() for c in python) or len(python) > 120:
+        return program
+    me = os.getpid()
+    script = Path(folder) / f"{Path(program).name}-launcher"
+    script.write_text(
+        f"#!{python} -S\n"
+        "import ctypes, os, sys\n"
+        f"ctypes.CDLL(None).prctl({PR_SET_PDEATHSIG}, {int(signal.SIGKILL)}, 0, 0, 0)\n"
+        f"if os.getppid() != {me}:\n"
+        "    os._exit(137)  # the run that started it is already gone\n"
+        f"os.execv({program!r}, [{program!r}] + sys.argv[1:])\n")
+    script.chmod(0o700)
+    return str(script)
 
 
 # ------------------------------------------------------------------------------- temporary folders
