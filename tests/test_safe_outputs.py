@@ -302,6 +302,7 @@ def test_formula_injection_is_text_in_every_output(tmp_path):
     assert result.plans.loc[(HOSTILE, "A"), "name"] == HOSTILE
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the point of the test
 def test_checker_refuses_a_non_finite_objective(tmp_path):
     """`benefit=1e308` published NPV £inf with a null objective and the checker said ok (validation
     now refuses such a number; the checker refuses the plan as well, should one get through)."""
