@@ -32,7 +32,7 @@ from . import workers
 from .errors import InputError
 from .outputs import (RUNNING, check_output_root, clear_stale_staging, publish, read_csv, replace_file, unique_slugs,
                       write_csv)
-from .processes import die_with_parent, kill_group, start_time, started_before, watch_parent
+from .processes import die_with_parent, kill_group, started_before
 from .version import __version__
 
 RUN_RECORD = "run.json"  # (lock files of scenarios being solved are RUNNING/<folder>, holding the child's pid)
@@ -48,8 +48,6 @@ class Job:
     deadline: float  # seconds
     options: dict = field(default_factory=dict)  # solver, time_limit, gap overrides
     inputs: list = field(default_factory=list)  # every file the scenario reads (str), kept out of the output root
-    batch_pid: int = 0  # the coordinator: a worker ends itself (and its group) when it is gone
-    batch_started: float | None = None
 
     @property
     def lock(self) -> Path:
@@ -136,11 +134,9 @@ def solve_job(job: Job) -> Record:
 
 
 def _child(job: Job, new_session: bool = True) -> None:
-    die_with_parent()  # a batch killed outright (SIGKILL) takes its workers with it ...
+    die_with_parent()  # the worker server (or a dask worker) killed outright takes this worker with it
     if new_session:
         os.setsid()  # lead a new process group: a deadline kill takes the solver's subprocesses too
-    if job.batch_pid:
-        watch_parent(job.batch_pid, job.batch_started)  # ... the fork server's children too
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # solver banners would scramble the coordinator's progress bar
     lock = job.lock
@@ -333,9 +329,8 @@ def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | No
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"scenario names must be unique in a batch; repeated: {', '.join(dupes)}")
-    me, started = os.getpid(), start_time(os.getpid())
     for job, folder in zip(jobs, unique_slugs(names)):
-        job.out, job.batch_pid, job.batch_started = out_root / folder, me, started
+        job.out = out_root / folder
     # refused before anything is written: an --out holding inputs or a user's own files
     check_output_root(out_root, [f for job in jobs for f in job.inputs])
     out_root.mkdir(parents=True, exist_ok=True)
@@ -436,8 +431,6 @@ def _run_dask(todo: list[Job], workers: int, scheduler: str | None, done) -> Non
 
     client = Client(scheduler) if scheduler else Client(processes=True, n_workers=workers, threads_per_worker=1)
     futures = []
-    for job in todo:  # a remote worker cannot watch this process; dask ends its own workers
-        job.batch_pid, job.batch_started = 0, None
     try:
         futures = [client.submit(_run_isolated_on_dask, job, pure=False, key=f"prioritiser-{job.name}-{job.key[:12]}")
                    for job in todo]

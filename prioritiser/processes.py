@@ -1,9 +1,9 @@
 """Child processes that never outlive the run that started them (see docs/security.md).
 
 - `die_with_parent`: on Linux a worker asks the kernel (prctl PR_SET_PDEATHSIG) to kill it the
-  moment its parent dies; `watch_parent` does the same for a worker whose parent is not the
-  batch itself (multiprocessing's fork server outlives the batch while a worker runs). So a batch
-  killed with SIGKILL leaves no worker, and no solver subprocess, solving on.
+  moment its parent dies (the worker server, which itself kills its workers when the batch that
+  started it is gone: workers.serve). So a batch killed with SIGKILL leaves no worker, and no
+  solver subprocess, solving on.
 - `kill_group` ends a worker and everything it started (each worker leads its own process group).
 - `started_before` tells a live process from a reused process id, so that a lock file left by a
   killed batch never leads us to kill a stranger.
@@ -46,26 +46,11 @@ def die_with_parent(sig: int = signal.SIGKILL) -> bool:
     return ok
 
 
-def watch_parent(pid: int, started: float | None, every: float = 0.5) -> threading.Thread:
-    """A daemon thread that kills this process's whole group (itself and any solver subprocess)
-    once process `pid`, which started at `started`, is gone. For workers whose direct parent is a
-    fork server that outlives the batch (so the kernel's parent-death signal never fires)."""
-    def watch():
-        while True:
-            time.sleep(every)
-            if not alive(pid) or (started is not None and start_time(pid) not in (None, started)):
-                kill_group(os.getpgid(0))
-                os._exit(137)
-
-    thread = threading.Thread(target=watch, name="prioritiser-watch-parent", daemon=True)
-    thread.start()
-    return thread
-
-
-def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal the process group that `pid` leads (a worker and its solver's subprocesses)."""
+def kill_group(pid: int, sig: int = signal.SIGKILL, group: bool = True) -> None:
+    """Signal the process group that `pid` leads (a worker and its solver's subprocesses), or with
+    group=False the process alone (one that may not lead its group yet)."""
     try:
-        os.killpg(pid, sig)
+        (os.killpg if group else os.kill)(pid, sig)
     except (ProcessLookupError, PermissionError, OSError):
         pass
 

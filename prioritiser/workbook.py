@@ -31,6 +31,7 @@ from openpyxl.utils import get_column_letter
 
 from . import figures
 from .formatting import XL_MONEY, XL_SCORE, money
+from .outputs import save_workbook
 from .xlsx import (BODY_SIZE, FONT, LIVE_GREEN, NHS_BLUE, PALE_BLUE, Col, cell_text, cell_value, header_style,
                    print_setup, styled, widths, write_table, write_title)
 
@@ -97,7 +98,7 @@ def write_workbook(result, path: Path, summary: dict) -> None:
             continue
         spec.build(book.create_sheet(spec.name), pack)
     book.active = 0
-    book.save(path)
+    save_workbook(book, path)  # no text cell is ever a formula (outputs.defuse)
 
 
 # -------------------------------------------------------------------------------------- Summary

@@ -10,8 +10,9 @@ from a script, a notebook cell or the command line.
 Protocol (JSON lines): the coordinator writes `{"id": N, "job": {...}}` to the server's stdin; the
 server forks a child that runs `batch._child(job)` in a new session and answers `{"id": N, "pid": P}`,
 then `{"id": N, "exit": CODE}` when the child ends (CODE < 0: killed by that signal, as
-multiprocessing reports it). The server is single-threaded (safe to fork) and exits when its stdin
-closes. Where `os.fork` does not exist, each job runs in a fresh `python -m prioritiser.batch` instead.
+multiprocessing reports it). The server is single-threaded (safe to fork). When its stdin closes
+(the coordinator ended, or was killed outright) it kills the children still running, each with its
+process group, and exits; each child also asks the kernel to die with the server (batch._child). Where `os.fork` does not exist, each job runs in a fresh `python -m prioritiser.batch` instead.
 """
 from __future__ import annotations
 
@@ -38,9 +39,8 @@ def serve(stdin=None, stdout=None) -> None:
         except ImportError:  # CBC or HiGHS missing: the child reports it for its own scenario
             pass
     from .batch import Job, _child
-    from .processes import die_with_parent
+    from .processes import kill_group
 
-    die_with_parent()  # a batch killed outright takes its server with it (and so, at once, the children)
     rfd = (stdin or sys.stdin).fileno()
     out = stdout or sys.stdout
     children: dict[int, int] = {}  # pid -> request id
@@ -51,6 +51,10 @@ def serve(stdin=None, stdout=None) -> None:
             chunk = os.read(rfd, 65536)
             open_ = bool(chunk)
             buffer += chunk
+            if not open_:  # the coordinator is gone (killed outright, say): its workers go with it
+                for pid in children:
+                    kill_group(pid)
+                    kill_group(pid, group=False)
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
                 request = json.loads(line)

@@ -46,7 +46,8 @@ class Col:
 
 
 def cell_text(value) -> str:
-    """A text cell as written: text the user typed is shown as text, never run as a formula."""
+    """A text cell as written: text the user typed is shown as text, never run as a formula
+    (outputs.save_workbook turns any cell that openpyxl took for a formula back into text)."""
     return str(value)
 
 

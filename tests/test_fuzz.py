@@ -277,24 +277,22 @@ values = st.recursive(
 
 
 def _put(doc: dict, path: str, value) -> None:
-    keys = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    """Set a key path such as 'adjustments[0].scale' in the scenario, making (or replacing with) the
+    mappings and lists on the way."""
+    keys = [int(k[1:-1]) if k.startswith("[") else k for k in re.findall(r"[^.\[\]]+|\[\d+\]", path)]
     node = doc
     for key, nxt in zip(keys, keys[1:]):
-        if key.startswith("["):
-            key = int(key[1:-1])
+        want = list if isinstance(nxt, int) else dict
+        if isinstance(key, int):
             while len(node) <= key:
                 node.append({"resource": "capital", "scale": 0.9})
-            if not isinstance(node[key], dict):
-                node[key] = {}
-            node = node[key]
-            continue
-        child = node.get(key)
-        if not isinstance(child, (dict, list)):
-            child = [] if nxt.startswith("[") else {}
-            node[key] = child
-        node = child
+            if not isinstance(node[key], want):
+                node[key] = want()
+        elif not isinstance(node.get(key), want):
+            node[key] = want()
+        node = node[key]
     last = keys[-1]
-    if last.startswith("["):
+    if isinstance(last, int):
         node.append(value)
     else:
         node[last] = value

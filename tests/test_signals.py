@@ -165,7 +165,7 @@ def test_batch_interrupted_at_a_random_moment(tmp_path, sig, seed):
     rerun = Launch(tmp_path, "batch", *paths, "--out", out, "--workers", "2", "--quiet", tmpdir=batch.tmpdir)
     code, text = rerun.finish()
     assert code == 0, text
-    assert f"{len(paths) - len(finished)} solved, {len(finished)} unchanged" in text
+    assert f"{len(paths)} solved" in text and (not finished or f"{len(finished)} unchanged" in text), text
     now = _finished(out)
     assert {name for name in now if now[name] != finished.get(name)} == {p.stem for p in paths} - set(finished)
     assert {name: checksums(out / name) for name in finished} == kept  # what had finished is intact
@@ -199,3 +199,4 @@ def test_sigkill_of_a_batch_takes_its_workers_at_once(tmp_path):
     code, _ = batch.signal(signal.SIGKILL)
     assert code == -signal.SIGKILL
     assert poll(lambda: not tagged(batch.tag), timeout=20), f"still running: {tagged(batch.tag)}"
+
