@@ -294,12 +294,15 @@ def _load_chain(path: Path, issues: list[Issue], seen: tuple[Path, ...],
     where = display_path(path)
     _check_characters(doc, where, "", issues)
     _check_keys(doc, SCENARIO, where, "", issues)
-    for key in _PATH_KEYS:  # relative to the file that names it
-        if isinstance(doc.get(key), str) and doc[key].strip():
-            doc[key] = str((path.parent / doc[key].strip()).resolve())
+    for key in _PATH_KEYS:  # relative to the file that names it (one with a control character was reported)
+        value = doc.get(key)
+        if isinstance(value, str) and value.strip() and not CONTROL.search(value):
+            doc[key] = str((path.parent / value.strip()).resolve())
     layers = [(path, doc)]
     parent = doc.get("extends")
     if parent is not None:
+        if isinstance(parent, str) and CONTROL.search(parent):
+            return doc, layers  # reported: no file has such a name
         if not isinstance(parent, str) or not parent.strip():
             issues.append(Issue("error", where, "must be the file name of another scenario", column="extends"))
             return doc, layers
@@ -497,7 +500,7 @@ def _read_portfolio(r: _Reader) -> str | None:
         r.error("portfolio", "required: the portfolio folder or .xlsx workbook, relative to this file", r.top)
     elif not isinstance(portfolio, str):
         r.error("portfolio", f"must be a folder or .xlsx path, got {portfolio!r}")
-    else:
+    elif not CONTROL.search(portfolio):  # (one with a control character was reported, and names nothing)
         return portfolio
     return None
 
@@ -570,7 +573,7 @@ def _read_approved_plan(r: _Reader) -> Path | None:
     if not isinstance(value, str) or not value.strip():
         r.error("approved_plan", f"must be the path of a plan.csv file, got {value!r}")
         return None
-    return Path(value)
+    return None if CONTROL.search(value) else Path(value)  # (one with a control character was reported)
 
 
 def _read_adjustments(r: _Reader, horizon: Horizon | None) -> list[Adjustment]:

@@ -298,3 +298,12 @@ def run_cli_quiet(*args):
     from test_validation import run_cli
 
     return run_cli(*args)
+
+
+def test_control_characters_in_paths_are_reported_once(tmp_path):
+    """Found by the fuzz test: a NUL in `portfolio` or `extends` reached the file system (ValueError)."""
+    for key, value in (("portfolio", "portfolio\x00x"), ("extends", "\x00base.yaml")):
+        path = write_case(tmp_path, {key: value})
+        issues = prioritiser.validate(path)
+        the_issue(issues, "scenario.yaml", None, key, "U+0000")
+        assert not [i for i in issues if "unexpected" in i.message]
