@@ -386,13 +386,13 @@ class _ClosedPipeSafe:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as cleanly as Ctrl-C does
     original = sys.stdout
     if not isinstance(sys.stdout, _ClosedPipeSafe) and sys.stdout is not None:
         sys.stdout = _ClosedPipeSafe(sys.stdout)
     try:
+        args = build_parser().parse_args(argv)  # (inside: Ctrl-C while the parser's imports load is no traceback)
         return args.func(args)
     except BrokenPipeError:  # a stream that bypassed ours: say nothing more, and no traceback
         if isinstance(sys.stdout, _ClosedPipeSafe):

@@ -200,3 +200,59 @@ def test_sigkill_of_a_batch_takes_its_workers_at_once(tmp_path):
     assert code == -signal.SIGKILL
     assert poll(lambda: not tagged(batch.tag), timeout=20), f"still running: {tagged(batch.tag)}"
 
+
+
+# ----------------------------------------------------------------------------- run
+
+
+@pytest.mark.parametrize("solver, seed", [("highs", 11), ("highs", 12), ("cbc", 13), ("cbc", 14)])
+def test_ctrl_c_stops_a_run_cleanly(tmp_path, solver, seed):
+    """Ctrl-C on `run` with HiGHS was ignored and a fallback plan published with exit 0; with CBC the
+    CBC child was orphaned and left 48 MB files in the system temporary folder."""
+    rng = random.Random(seed)
+    out = tmp_path / "out"
+    run = Launch(tmp_path, "run", SLOW, "--solver", solver, "--time-limit", "120", "--gap", "0", "--out", out)
+    time.sleep(rng.uniform(1.0, 8.0))  # reading, building or solving
+    t0 = time.monotonic()
+    code, err = run.signal(signal.SIGINT)
+    assert code == 130, err
+    assert time.monotonic() - t0 < 10, "Ctrl-C took too long to stop the run"
+    assert "Traceback" not in err, err
+    assert run.leftovers() == [], "a solver process outlived its run"
+    assert not out.exists() and staging(tmp_path) == []
+    assert run.temp_files() == []
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_sigkill_of_a_run_leaves_no_solver(tmp_path, solver):
+    out = tmp_path / "out"
+    run = Launch(tmp_path, "run", SLOW, "--solver", solver, "--time-limit", "120", "--gap", "0", "--out", out)
+    assert poll(lambda: len(tagged(run.tag)) >= (2 if solver == "cbc" else 1) and time.sleep(3) is None)
+    code, _ = run.signal(signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert poll(lambda: not tagged(run.tag), timeout=20), f"still running: {tagged(run.tag)}"
+    assert not out.exists()
+    # what the killed run could not remove, the next run does
+    from known import write_case
+
+    tiny = write_case(tmp_path / "tiny", {"initiatives": "id,duration,benefit\nA,1,10\n",
+                                          "capacity": "resource,period,amount\ncapital,2026/27,1\n"})
+    again = Launch(tmp_path, "run", tiny, "--solver", solver, "--out", tmp_path / "tiny-out", tmpdir=run.tmpdir)
+    assert again.finish()[0] == 0
+    assert run.temp_files() == []
+
+
+@pytest.mark.parametrize("instance, solver, limit", [("synth-2000", "highs", 5), ("quarterly-1000", "highs", 6),
+                                                     ("quarterly-1000", "cbc", 6)])
+def test_time_limit_bounds_the_whole_run(instance, solver, limit):
+    """Wall time ran 4-8 s past short limits: now reading, building, solving and checking together end
+    within the limit + 2 s (the solver is given what the rest leaves, less what it will overrun:
+    HiGHS's presolve, CBC's model files). The plan is checked, and optimal only if proven."""
+    from prioritiser.engine import run
+
+    t0 = time.perf_counter()
+    result = run(SLOW.parents[1] / instance / "scenario.yaml", solver=solver, time_limit=limit, gap=0)
+    seconds = time.perf_counter() - t0
+    assert seconds <= limit + 2, f"{seconds:.1f} s at --time-limit {limit}: {result.timings}"
+    assert result.has_plan and result.check.ok
+    assert result.status != "optimal" or (result.gap is not None and result.gap <= 1e-6)

@@ -17,9 +17,11 @@
    for the engine, which publishes the best one the independent checker passes. What was not
    believed is said in `message` and listed in `distrusted`. An answer the solver finished
    (optimal, infeasible) is re-solved even past the branch-and-bound time (each re-solve gets at
-   least RETRY_MIN_SHARE of the limit, so a distrusted solve may take up to 1.4 times it); one that
-   a limit stopped only within the branch-and-bound time left, and the engine's status rule
-   then says how good the best checked plan is.
+   least RETRY_MIN_SHARE of the limit); one that a limit stopped only within the branch-and-bound
+   time left. No re-solve runs past the time limit itself (the engine gives `solve` what reading
+   and building left of the user's limit, so that the whole run ends on time): one that would not
+   fit is cut short or not started, and the engine's status rule then says how good the best
+   checked plan is (never `optimal` unless our own numbers prove it).
 
 Adapters (highs.py, cbc.py) only translate; lns.py works through the session interface of
 base.py. Nothing outside this package imports highspy or pulp.
@@ -52,6 +54,8 @@ STALL_GAP = (10.0, 0.005)  # ... unless its gap is within max(10 x the tolerance
 STALL_HANDOVER = True  # (HiGHS) whether branch-and-bound hands over early once stalled
 RETRY_MIN_SHARE = 0.2  # a re-solve after a contradicted finished answer gets at least this share of the limit
 RETRY_MIN_SECONDS = 0.5  # below this, a re-solve is not worth starting
+OVERRUN_ALLOWED = 1.0  # a solver call may end this much past its limit (a run's limit + 2 s has room for it)
+MIN_SECONDS = 0.1  # below this, branch-and-bound is not started (the engine keeps rank-and-place's plan)
 
 
 def open_session(name: str, model: Model, threads: int | None = None, verbose: bool = False) -> Session:
@@ -124,8 +128,9 @@ def _combine(model: Model, attempts: list[SolveOutcome], clean: SolveOutcome | N
 
 
 def _believe(model: Model, session: Session, out: SolveOutcome, start, gap: float, threads,
-             bb_deadline: float, time_limit: float) -> SolveOutcome:
-    """`out` if our numbers agree with it; else re-solve without the start, then with presolve off."""
+             bb_deadline: float, time_limit: float, deadline: float) -> SolveOutcome:
+    """`out` if our numbers agree with it; else re-solve without the start, then with presolve off,
+    each with a limit that ends by `deadline` (see solve)."""
     problems = audit(model, out, start, session.uses_start)
     if not problems:
         return out
@@ -136,7 +141,8 @@ def _believe(model: Model, session: Session, out: SolveOutcome, start, gap: floa
     # stopped only with the branch-and-bound time left: the rest belongs to neighbourhood search
     finished = out.status in (Status.OPTIMAL, Status.INFEASIBLE)
     for how, presolve in retries + [("with presolve off", False)]:
-        limit = max(bb_deadline - time.perf_counter(), RETRY_MIN_SHARE * time_limit if finished else 0.0)
+        now = time.perf_counter()
+        limit = min(max(bb_deadline - now, RETRY_MIN_SHARE * time_limit if finished else 0.0), deadline - now)
         if limit < RETRY_MIN_SECONDS:
             notes.append("no time left to re-solve")
             break
@@ -180,15 +186,25 @@ def solve(model: Model, name: str, time_limit: float, gap: float, start: np.ndar
     solver print its own log."""
     t0 = time.perf_counter()
     session = open_session(name.lower(), model, threads, verbose)
+    # Every solver call's own limit ends by `deadline`. A call also spends time its limit does not
+    # count (loading the model: building CBC's PuLP problem takes seconds at 2,000 initiatives; and
+    # what the solver overruns); beyond OVERRUN_ALLOWED, that is taken off the limit.
+    opening = time.perf_counter() - t0
+    late = max(0.0, opening + getattr(session, "overrun_per_nonzero", 0.0) * model.A.nnz - OVERRUN_ALLOWED)
+    deadline = t0 + time_limit - late
     search = time_limit >= LNS_MIN_TIME_LIMIT
-    bb_limit = time_limit * (1 - LNS_SHARE) if search else time_limit
+    bb_limit = min(time_limit * (1 - LNS_SHARE) if search else time_limit, time_limit - late)
+    if bb_limit < MIN_SECONDS:  # (starting CBC on a large model would take seconds more before it looked at its limit)
+        return SolveOutcome(Status.ERROR, None, None, time.perf_counter() - t0, session.name, session.version,
+                            f"no time left to solve (loading the model into {SOLVER_LABELS[session.name]} took "
+                            f"{opening:.1f} s)", tolerance=float(gap))
     stall = (LNS_MIN_BB_SHARE * time_limit, LNS_STALL_SHARE * time_limit,
              max(STALL_GAP[0] * gap, STALL_GAP[1])) if search and STALL_HANDOVER else None
     out = session.solve(bb_limit, gap, start=start, stall=stall, progress=progress)
-    out = _believe(model, session, out, start, gap, threads, t0 + bb_limit, time_limit)
+    out = _believe(model, session, out, start, gap, threads, t0 + opening + bb_limit, time_limit, deadline)
     proven = out.x is not None and out.bound is not None and \
         relative_gap(model.solver_value(out.x), out.bound) <= gap + GAP_SLACK
-    if search and out.x is not None and not proven and time.perf_counter() < t0 + time_limit - 0.5:
-        out = _search(session, model, out, gap, t0 + time_limit, progress)
+    if search and out.x is not None and not proven and time.perf_counter() < deadline - 0.5:
+        out = _search(session, model, out, gap, deadline, progress)
     out.seconds, out.tolerance = time.perf_counter() - t0, float(gap)
     return out

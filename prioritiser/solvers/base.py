@@ -26,6 +26,9 @@ class Session(Protocol):
     version: str
     uses_start: bool  # whether a start given to solve() reaches the solver
     verbose: bool  # whether the solver prints its own log
+    # how far a solve is likely to run past its time limit, per nonzero of the model: the time the
+    # solver does not count or check (solve() gives it that much less, so that it ends on time)
+    overrun_per_nonzero: float
 
     def solve(self, time_limit: float, gap: float, start: np.ndarray | None = None,
               lower: np.ndarray | None = None, upper: np.ndarray | None = None, presolve: bool = True,
