@@ -40,7 +40,8 @@ def _check_out(out_dir: Path, scenario) -> str | None:
     from .outputs import check_inputs_outside, check_result_target
 
     try:
-        check_inputs_outside(out_dir, [scenario.portfolio, *scenario.files])
+        approved = [scenario.approved_plan] if scenario.approved_plan is not None else []  # (often our plan.csv)
+        check_inputs_outside(out_dir, [scenario.portfolio, *scenario.files, *approved])
         check_result_target(out_dir, "--out")
     except OutputError as exc:
         return str(exc)

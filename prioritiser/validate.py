@@ -400,23 +400,29 @@ _MOST_CHARACTER_ERRORS = 20  # per table: a file full of them needs one fix, not
 
 def _check_characters(ctx: _Context) -> None:
     """No control characters in any header or cell of any table (read or passed through): they
-    break CSV rows and spreadsheet cells. Reported cell by cell, at most 20 per table."""
+    break CSV rows and spreadsheet cells."""
     for raw in ctx.read.tables.values():
-        text = " ".join(raw.frame.columns) + " " + " ".join(raw.frame.to_numpy().ravel().tolist())
-        if not CONTROL.search(text):
-            continue  # the usual case, at the cost of one search
-        found = []
-        for n, name in enumerate(raw.frame.columns):
-            problem = control_characters(name)
-            if problem:
-                found.append((1, repr(name), f"the header {problem}"))
-            cells = raw.frame.iloc[:, n]
-            for i in cells.index[cells.str.contains(CONTROL, regex=True)]:
-                found.append((raw.row_number(i), name, f"the cell {control_characters(cells[i])}"))
-        for row, column, message in sorted(found, key=lambda f: f[0])[:_MOST_CHARACTER_ERRORS]:
-            ctx.out.error(raw.where, message, row, column)
-        if len(found) > _MOST_CHARACTER_ERRORS:
-            ctx.out.error(raw.where, f"and {len(found) - _MOST_CHARACTER_ERRORS} more cells with control characters")
+        _report_characters(raw, ctx.out)
+
+
+def _report_characters(raw: RawTable, out: _Collector) -> bool:
+    """The control characters in one table's headers and cells, cell by cell, at most 20; whether any."""
+    text = " ".join(raw.frame.columns) + " " + " ".join(raw.frame.to_numpy().ravel().tolist())
+    if not CONTROL.search(text):
+        return False  # the usual case, at the cost of one search
+    found = []
+    for n, name in enumerate(raw.frame.columns):
+        problem = control_characters(name)
+        if problem:
+            found.append((1, repr(name), f"the header {problem}"))
+        cells = raw.frame.iloc[:, n]
+        for i in cells.index[cells.str.contains(CONTROL, regex=True)]:
+            found.append((raw.row_number(i), name, f"the cell {control_characters(cells[i])}"))
+    for row, column, message in sorted(found, key=lambda f: f[0])[:_MOST_CHARACTER_ERRORS]:
+        out.error(raw.where, message, row, column)
+    if len(found) > _MOST_CHARACTER_ERRORS:
+        out.error(raw.where, f"and {len(found) - _MOST_CHARACTER_ERRORS} more cells with control characters")
+    return True
 
 
 def _type_tables(ctx: _Context) -> None:
@@ -769,6 +775,8 @@ def _read_approved_plan(ctx: _Context) -> None:
     ctx.out.issues.extend(issues)
     if raw is None:
         return
+    if _report_characters(raw, ctx.out):
+        return  # (its ids and labels would only repeat the same cells' problems)
     plan, _ = _typed_table(raw, APPROVED_PLAN, ctx.out)
     if "id" not in raw.frame.columns:
         return  # reported: the required column is missing

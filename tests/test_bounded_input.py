@@ -307,3 +307,22 @@ def test_control_characters_in_paths_are_reported_once(tmp_path):
         issues = prioritiser.validate(path)
         the_issue(issues, "scenario.yaml", None, key, "U+0000")
         assert not [i for i in issues if "unexpected" in i.message]
+
+
+def test_the_approved_plan_is_read_with_the_same_bounds(tmp_path):
+    """The planning cycle's approved plan (a CSV outside the portfolio): its path and cells are
+    checked for control characters like every other input, and its size is capped like a table's."""
+    from test_validation_cycle import approved_case
+
+    path = write_case(tmp_path, {"approved_plan": "approved\x00.csv"})
+    issues = prioritiser.validate(path)
+    the_issue(issues, "scenario.yaml", None, "approved_plan", "U+0000")
+    assert not [i for i in issues if "unexpected" in i.message or "not found" in i.message]
+    path = approved_case(tmp_path, "id,start\nA,2026/27 Q1\nB\x1b,2026/27 Q3\n")
+    where = str(tmp_path / "approved.csv")  # (named by its path, as a file outside the portfolio)
+    the_issue(prioritiser.validate(path), where, 3, "id", "U+001B")
+    with open(tmp_path / "approved.csv", "r+b") as f:
+        f.truncate(200_000_000)
+    issues, seconds = timed_validate(path)
+    issue = one_error(issues, where, "the file is 200.0 MB")
+    assert "PRIORITISER_MAX_FILE_MB" in issue.message and seconds < SECONDS

@@ -312,3 +312,38 @@ def test_checker_refuses_a_non_finite_objective(tmp_path):
     portfolio.initiatives.loc["A", "benefit"] = 1e308
     report = check_plan(portfolio, {"A": 0})
     assert not report.ok and any("not a finite number" in v for v in report.violations)
+
+
+def test_formula_injection_is_text_in_the_changes_of_a_re_plan(tmp_path):
+    """The planning cycle's outputs (the board pack's Changes sheet, changes.csv) hold names and ids
+    too: text there is never a formula either."""
+    tables = {"initiatives": TABLES["initiatives"].replace("Alpha", '"=HYPERLINK(""http://x"",""click"")"')
+                                                  .replace("B,Beta", "-B,@Beta"),
+              "capacity": TABLES["capacity"]}
+    path = named_case(tmp_path / "case", "replan", tables, {"approved_plan": "approved.csv"})
+    (path.parent / "approved.csv").write_text("id,start\nA,2026/27 Q1\n-B,2026/27 Q1\n")  # 110 of capital: one must go
+    out = tmp_path / "out"
+    done = cli("run", path, "--out", out)
+    no_traceback(done)
+    assert done.returncode == 0, done.stderr
+    assert _formula_cells(out / "report.xlsx") == []
+    changes = openpyxl.load_workbook(out / "report.xlsx")["Changes"]
+    cells = [c.value for row in changes.iter_rows() for c in row]
+    assert ("-B" in cells and "@Beta" in cells) or HOSTILE in cells, cells  # whichever was dropped, as text
+    data = (out / "changes.csv").read_bytes()
+    assert b"'-B" in data or b"A," in data
+    assert not any(line.startswith((b"-", b"=", b"+", b"@")) for line in data.split(b"\r\n"))
+
+
+def test_a_re_plan_never_replaces_the_result_folder_holding_its_approved_plan(tmp_path):
+    """The planning cycle's approved plan is often our own plan.csv: `run --out` that folder would
+    have replaced it (the folder is ours) and lost the re-plan's input."""
+    first = write_case(tmp_path / "case", TABLES)
+    out = tmp_path / "results"
+    assert cli("run", first, "--out", out).returncode == 0
+    replan = named_case(tmp_path / "replan", "replan", TABLES, {"approved_plan": str(out / "plan.csv")})
+    before = checksums(out)
+    done = cli("run", replan, "--out", out)
+    no_traceback(done)
+    assert done.returncode == 1 and "holds your input" in done.stderr, done.stderr
+    assert checksums(out) == before
