@@ -186,9 +186,10 @@ def solve(model: Model, name: str, time_limit: float, gap: float, start: np.ndar
     solver print its own log."""
     t0 = time.perf_counter()
     session = open_session(name.lower(), model, threads, verbose)
-    # Every solver call's own limit ends by `deadline`. A call also spends time its limit does not
-    # count (loading the model: building CBC's PuLP problem takes seconds at 2,000 initiatives; and
-    # what the solver overruns); beyond OVERRUN_ALLOWED, that is taken off the limit.
+    # A solver call spends time its limit does not count: loading the model (building CBC's PuLP
+    # problem takes seconds at 2,000 initiatives) and what it overruns. Beyond OVERRUN_ALLOWED that
+    # time (`late`) is taken off: branch-and-bound gets the limit less it, and re-solves and
+    # neighbourhood search end their own limits by `deadline`.
     opening = time.perf_counter() - t0
     late = max(0.0, opening + getattr(session, "overrun_per_nonzero", 0.0) * model.A.nnz - OVERRUN_ALLOWED)
     deadline = t0 + time_limit - late
