@@ -17,7 +17,7 @@ import yaml
 import prioritiser
 from prioritiser.engine import run
 from prioritiser.scenario import read_scenario
-from test_validation import BASE, HORIZON, csv_text, edit, errors, the_issue, write_case
+from test_validation import BASE, HORIZON, csv_text, edit, errors, the_issue, write_base
 
 SECONDS = 20  # "refused in seconds": generous for a loaded 2-core machine; the failures ran for minutes
 
@@ -129,7 +129,7 @@ def test_openpyxl_parses_with_defusedxml():
 def test_huge_csv_is_refused_before_it_is_read(tmp_path):
     """The issue's 200 MB CSV took 9 GB and ended in a traceback. A sparse file of that size costs no
     disk; it is refused from its size, before a byte is read."""
-    path = write_case(tmp_path)
+    path = write_base(tmp_path)
     with open(tmp_path / "portfolio" / "demands.csv", "r+b") as f:
         f.truncate(200_000_000)
     issues, seconds = timed_validate(path)
@@ -142,7 +142,7 @@ def test_huge_csv_is_refused_before_it_is_read(tmp_path):
 
 def test_row_and_cell_limits_name_their_variable(tmp_path, monkeypatch):
     rows = "".join(f"cap{n},staff,0,0\n" for n in range(30))
-    path = write_case(tmp_path, resources=csv_text(BASE["resources"]) + rows)
+    path = write_base(tmp_path, resources=csv_text(BASE["resources"]) + rows)
     monkeypatch.setenv("PRIORITISER_MAX_ROWS", "20")
     issue = one_error(prioritiser.validate(path), "resources.csv", "more than 20 rows")
     assert "PRIORITISER_MAX_ROWS" in issue.message
@@ -155,7 +155,7 @@ def test_row_and_cell_limits_name_their_variable(tmp_path, monkeypatch):
 
 
 def test_a_limit_set_to_nonsense_is_an_input_error(tmp_path, monkeypatch):
-    path = write_case(tmp_path)
+    path = write_base(tmp_path)
     monkeypatch.setenv("PRIORITISER_MAX_ROWS", "lots")
     issues = errors(prioritiser.validate(path))
     assert issues and all("PRIORITISER_MAX_ROWS" in i.where for i in issues)
@@ -181,7 +181,7 @@ force_out: *i
 
 def test_yaml_alias_bomb_is_refused_in_seconds(tmp_path):
     """The issue's 554-byte alias bomb ran 67 s and ended in MemoryError."""
-    path = write_case(tmp_path)
+    path = write_base(tmp_path)
     path.write_bytes(BOMB)
     assert len(BOMB) < 600
     issues, seconds = timed_validate(path)
@@ -192,7 +192,7 @@ def test_yaml_alias_bomb_is_refused_in_seconds(tmp_path):
 
 
 def test_yaml_aliases_within_the_limits_still_work(tmp_path):
-    path = write_case(tmp_path)
+    path = write_base(tmp_path)
     text = path.read_text() + "cut: &cut {resource: capital, scale: 0.9}\nadjustments: [*cut]\n"
     path.write_text(text.replace("cut: &cut", "x-cut: &cut"))
     issues = prioritiser.validate(path)
@@ -208,7 +208,7 @@ def test_yaml_aliases_within_the_limits_still_work(tmp_path):
     (b"# " + b"x" * 2_000_000 + b"\n", "the file is", "PRIORITISER_MAX_YAML_KB"),
 ])
 def test_hostile_yaml_is_refused(tmp_path, text, phrase, variable):
-    path = write_case(tmp_path)
+    path = write_base(tmp_path)
     path.write_bytes(text)
     issues, seconds = timed_validate(path)
     issue = one_error(issues, "scenario.yaml", phrase)
@@ -220,7 +220,7 @@ def test_long_horizon_is_refused_before_the_model_is_built(tmp_path):
     """The issue's 1,200-quarter horizon ran past 300 s and 5 GB at --time-limit 10: the model size
     is estimated from the validated portfolio and refused before anything is built."""
     rows = "".join(f"X{n},x,{1 + n % 4},,,false,10,0,0,5\n" for n in range(40))
-    path = write_case(tmp_path, {"horizon": {"start": "2026/27 Q1", "periods": 1200}},
+    path = write_base(tmp_path, {"horizon": {"start": "2026/27 Q1", "periods": 1200}},
                       initiatives=csv_text(BASE["initiatives"]) + rows)
     t0 = time.perf_counter()
     with pytest.raises(prioritiser.InputError) as err:
@@ -231,7 +231,7 @@ def test_long_horizon_is_refused_before_the_model_is_built(tmp_path):
 
 
 def test_horizon_length_limit_is_configurable(tmp_path, monkeypatch):
-    path = write_case(tmp_path, {"horizon": {"start": "2026/27 Q1", "periods": 40}})
+    path = write_base(tmp_path, {"horizon": {"start": "2026/27 Q1", "periods": 40}})
     monkeypatch.setenv("PRIORITISER_MAX_PERIODS", "30")
     issue = the_issue(prioritiser.validate(path), "scenario.yaml", None, "horizon.periods", "at most 30")
     assert "PRIORITISER_MAX_PERIODS" in issue.message
@@ -243,14 +243,14 @@ def test_horizon_length_limit_is_configurable(tmp_path, monkeypatch):
 @pytest.mark.parametrize("value", ["1e308", "2e12", "-1e13"])
 def test_absurd_magnitudes_are_validation_errors(tmp_path, value):
     """`benefit=1e308` published NPV £inf with a null objective and the checker said ok."""
-    path = write_case(tmp_path, initiatives=edit("initiatives", "B,Beta,1,,,false,500,0,0,200",
+    path = write_base(tmp_path, initiatives=edit("initiatives", "B,Beta,1,,,false,500,0,0,200",
                                                   f"B,Beta,1,,,false,500,0,0,{value}"))
     issue = the_issue(prioritiser.validate(path), "initiatives.csv", 3, "benefit", "too large")
     assert "PRIORITISER_MAX_AMOUNT" in issue.message
 
 
 def test_absurd_scenario_numbers_are_validation_errors(tmp_path):
-    path = write_case(tmp_path, {"adjustments": [{"resource": "capital", "add": 1e300}],
+    path = write_base(tmp_path, {"adjustments": [{"resource": "capital", "add": 1e300}],
                                  "objective": {"weights": {"benefit": 1e200}}})
     issues = prioritiser.validate(path)
     the_issue(issues, "scenario.yaml", None, "adjustments[0].add", "too large")
@@ -261,7 +261,7 @@ def test_absurd_scenario_numbers_are_validation_errors(tmp_path):
 def test_control_characters_in_cells_are_validation_errors(tmp_path, char):
     """Control characters passed `validate` and crashed `run` after the solve (IllegalCharacterError);
     a CR in a name corrupted plan.csv."""
-    path = write_case(tmp_path, initiatives=edit("initiatives", "B,Beta,", f'B,"Be{char}ta",'))
+    path = write_base(tmp_path, initiatives=edit("initiatives", "B,Beta,", f'B,"Be{char}ta",'))
     issue = the_issue(prioritiser.validate(path), "initiatives.csv", 3, "name", f"U+{ord(char):04X}")
     assert "character 3" in issue.message
 
@@ -278,7 +278,7 @@ def test_control_characters_in_workbooks_and_headers(tmp_path):
 
 
 def test_control_characters_in_scenario_names(tmp_path):
-    path = write_case(tmp_path, {"name": "base\x00line", "force_out": ["A\x1b[2J"],
+    path = write_base(tmp_path, {"name": "base\x00line", "force_out": ["A\x1b[2J"],
                                  "description": "two lines\nare fine\tand tabs too"})
     issues = prioritiser.validate(path)
     the_issue(issues, "scenario.yaml", None, "name", "U+0000")
@@ -287,7 +287,7 @@ def test_control_characters_in_scenario_names(tmp_path):
 
 
 def test_a_run_with_control_characters_gives_no_traceback(tmp_path):
-    path = write_case(tmp_path, initiatives=edit("initiatives", "B,Beta,", "B,Be\x01ta,"))
+    path = write_base(tmp_path, initiatives=edit("initiatives", "B,Beta,", "B,Be\x01ta,"))
     done = run_cli_quiet("run", path, "--out", tmp_path / "out")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr and "column name" in done.stderr
@@ -295,7 +295,7 @@ def test_a_run_with_control_characters_gives_no_traceback(tmp_path):
 
 
 def run_cli_quiet(*args):
-    from test_validation import run_cli
+    from conftest import run_cli
 
     return run_cli(*args)
 
@@ -303,7 +303,7 @@ def run_cli_quiet(*args):
 def test_control_characters_in_paths_are_reported_once(tmp_path):
     """Found by the fuzz test: a NUL in `portfolio` or `extends` reached the file system (ValueError)."""
     for key, value in (("portfolio", "portfolio\x00x"), ("extends", "\x00base.yaml")):
-        path = write_case(tmp_path, {key: value})
+        path = write_base(tmp_path, {key: value})
         issues = prioritiser.validate(path)
         the_issue(issues, "scenario.yaml", None, key, "U+0000")
         assert not [i for i in issues if "unexpected" in i.message]
@@ -314,7 +314,7 @@ def test_the_approved_plan_is_read_with_the_same_bounds(tmp_path):
     checked for control characters like every other input, and its size is capped like a table's."""
     from test_validation_cycle import approved_case
 
-    path = write_case(tmp_path, {"approved_plan": "approved\x00.csv"})
+    path = write_base(tmp_path, {"approved_plan": "approved\x00.csv"})
     issues = prioritiser.validate(path)
     the_issue(issues, "scenario.yaml", None, "approved_plan", "U+0000")
     assert not [i for i in issues if "unexpected" in i.message or "not found" in i.message]
