@@ -19,7 +19,8 @@ _PUBLIC = {
     "InputError": "errors", "Issue": "errors", "Scenario": "scenario", "load_scenario": "scenario",
     "load": "validate", "validate": "validate", "Status": "result", "Result": "result", "run": "engine",
     "check_plan": "check", "run_batch": "batch", "BatchResult": "batch", "compare": "whatif",
-    "stress": "whatif", "frontier": "whatif", "SOLVER_NAMES": "solvers",
+    "stress": "whatif", "frontier": "whatif", "SOLVER_NAMES": "solvers", "diagnose": "diagnose",
+    "explain": "reversals", "alternatives": "alternatives",
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -41,9 +42,9 @@ def __dir__():
 
 class _Package(types.ModuleType):
     def __setattr__(self, name, value):
-        # importing the submodule `validate` sets it as an attribute here: the function
-        # `prioritiser.validate` it would hide is what users call
-        if isinstance(value, types.ModuleType) and _PUBLIC.get(name) == name:
+        # importing the submodule `validate` (or `explain`, `diagnose`, ...) sets it as an attribute
+        # here: the function `prioritiser.validate` it would hide is what users call
+        if isinstance(value, types.ModuleType) and name in _PUBLIC:
             return
         super().__setattr__(name, value)
 

@@ -46,8 +46,9 @@ class Job:
     out: Path
     key: str  # changes whenever the inputs, engine version or run options change
     deadline: float  # seconds
-    options: dict = field(default_factory=dict)  # solver, time_limit, gap overrides
+    options: dict = field(default_factory=dict)  # engine.run's keywords: solver, time_limit, gap, decisions, ...
     inputs: list = field(default_factory=list)  # every file the scenario reads (str), kept out of the output root
+    outputs: str = "full"  # "full": every output file; "tables": plan.csv, usage.csv and summary.json only
 
     @property
     def lock(self) -> Path:
@@ -68,18 +69,21 @@ class Record:
     run_id: str = ""
     engine_version: str = __version__
     scenario_file: str = ""
+    cpu_seconds: float = 0.0  # the worker's own processor time (0 when it did not report)
 
 
-def plan_job(path: str | Path, out_root: Path, options: dict, deadline: float | None) -> Job:
-    """Name, cache key and deadline of one scenario (bad input still gets a job: it fails cleanly)."""
+def plan_job(path: str | Path, out_root: Path, options: dict, deadline: float | None, name: str | None = None,
+             outputs: str = "full") -> Job:
+    """Name, cache key and deadline of one scenario (bad input still gets a job: it fails cleanly).
+    `name` (default: the scenario's) names its folder, for several variants of one scenario file."""
     from .scenario import load_scenario
     from .validate import hash_files, input_files
 
     path = Path(path).resolve()
-    name, files, time_limit = path.stem, [path], 60.0
+    own, files, time_limit = path.stem, [path], 60.0
     try:
         sc = load_scenario(path)
-        name, time_limit = sc.name, sc.solver.time_limit
+        own, time_limit = sc.name, sc.solver.time_limit
         files = input_files(sc)
     except InputError:
         pass
@@ -87,10 +91,11 @@ def plan_job(path: str | Path, out_root: Path, options: dict, deadline: float | 
         time_limit = options["time_limit"]
     limit = deadline if deadline is not None else time_limit * 1.5 + DEFAULT_MARGIN
     key_src = json.dumps({"inputs": hash_files(files), "version": __version__, "options": options,
-                          "deadline": limit}, sort_keys=True)
+                          "deadline": limit, "outputs": outputs}, sort_keys=True)
+    name = name or own
     # the folder is a slug of the name (see outputs.slug); run_batch makes it unique across the batch
     return Job(name, path, out_root / unique_slugs([name])[0], hashlib.sha256(key_src.encode()).hexdigest(), limit,
-               options, [str(f) for f in files])
+               options, [str(f) for f in files], outputs)
 
 
 def read_record(folder: Path) -> Record | None:
@@ -119,7 +124,7 @@ def solve_job(job: Job) -> Record:
     from .engine import run
     from .report import write_outputs
 
-    t0 = time.perf_counter()
+    t0, cpu = time.perf_counter(), time.process_time()
     try:
         # one solver thread per worker: the batch's parallelism is across scenarios
         result = run(job.path, threads=1, **job.options)
@@ -128,8 +133,10 @@ def solve_job(job: Job) -> Record:
         return _publish_failure(job, "error", "bad input", errors, time.perf_counter() - t0, True)
     reason = {"optimal": "", "feasible": "", "infeasible": "infeasible"}.get(result.status.value, "error")
     rec = Record(job.name, job.key, result.status.value, reason, result.message,
-                 round(time.perf_counter() - t0, 3), True, uuid.uuid4().hex, scenario_file=str(job.path))
-    write_outputs(result, job.out, extra={RUN_RECORD: json.dumps(asdict(rec), indent=2)})
+                 round(time.perf_counter() - t0, 3), True, uuid.uuid4().hex, scenario_file=str(job.path),
+                 cpu_seconds=round(time.process_time() - cpu, 3))
+    write_outputs(result, job.out, extra={RUN_RECORD: json.dumps(asdict(rec), indent=2)},
+                  workbook=job.outputs == "full")
     return rec
 
 
@@ -325,6 +332,14 @@ def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | No
     out_root = Path(out).resolve()
     options = {k: v for k, v in {"solver": solver, "time_limit": time_limit, "gap": gap}.items() if v is not None}
     jobs = [plan_job(p, out_root, options, deadline) for p in expand(scenarios)]
+    return run_jobs(jobs, out_root, workers=workers, executor=executor, scheduler=scheduler, progress=progress)
+
+
+def run_jobs(jobs: list[Job], out_root: Path, *, workers: int | None = None, executor: str = "local",
+             scheduler: str | None = None, progress: bool | Callable[[int, int], None] = False) -> BatchResult:
+    """Run planned jobs (see `plan_job`) into `out_root`, isolated and resumable, and collect their
+    folders into tables and comparison.csv/.xlsx: the batch runner beneath run_batch, stress, frontier and
+    the explanations. On Ctrl-C it writes the comparison of what finished and raises BatchInterrupted."""
     names = [j.name for j in jobs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -458,7 +473,7 @@ def collect(out_root: Path, names: list[str], records: list[Record], skipped: li
         row = {"scenario": name, "status": rec.status, "reason": rec.reason, "gap": summary.get("gap"),
                "objective": summary.get("objective"), "npv": comp.get("npv"),
                "in_year_revenue": comp.get("in_year_revenue"), "selected": summary.get("selected"),
-               "seconds": rec.seconds, "message": rec.message}
+               "seconds": rec.seconds, "message": rec.message, "diagnosis": diagnosis_text(summary)}
         for item in summary.get("spend_by_year", []):
             row[f"{item['resource']}_{item['financial_year']}"] = item["spend"]
         rows.append(row)
@@ -477,6 +492,11 @@ def collect(out_root: Path, names: list[str], records: list[Record], skipped: li
     sel = pd.DataFrame(selection).fillna("")
     sel.index.name = "initiative"
     return BatchResult(out_root, records, skipped, comparison, sel, plans_df, usage_df)
+
+
+def diagnosis_text(summary: dict) -> str:
+    """An infeasible scenario's diagnosis (summary.json) as one line: what would give it a plan."""
+    return " ".join(item.get("text", "") for item in summary.get("diagnosis") or [])
 
 
 def write_comparison(result: BatchResult) -> None:

@@ -136,7 +136,8 @@ def cmd_batch(args) -> int:
     print(result.counts())
     for rec in result.records:
         if rec.reason:
-            print(f"  {rec.scenario}: {rec.reason} - {rec.message}")
+            why = result.comparison.at[rec.scenario, "diagnosis"] if rec.reason == "infeasible" else ""
+            print(f"  {rec.scenario}: {rec.reason} - {why or rec.message}")
     print(f"Comparison: {result.out / 'comparison.csv'} and comparison.xlsx")
     return EXIT_OK if not result.failed else EXIT_NO_PLAN
 
@@ -201,6 +202,44 @@ def cmd_frontier(args) -> int:
         return EXIT_INPUT
     print(result.text)
     print(f"Table: {result.batch.out / 'frontier.csv'}; chart: {result.chart}")
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from .reversals import explain
+    from .result import Status
+
+    try:
+        found = explain(args.scenario, ids=args.ids, limits=args.limits, step=args.step, out=args.out,
+                        workers=args.workers, progress=not args.quiet, **_options(args))
+    except InputError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return EXIT_INPUT
+    except ValueError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(found.text)
+    if not found.base.has_plan:
+        return EXIT_INFEASIBLE if found.base.status is Status.INFEASIBLE else EXIT_NO_PLAN
+    return EXIT_OK
+
+
+def cmd_alternatives(args) -> int:
+    from .alternatives import alternatives, parse_within
+    from .result import Status
+
+    try:
+        found = alternatives(args.scenario, count=args.count, within=parse_within(args.within), out=args.out,
+                             **_options(args))
+    except InputError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return EXIT_INPUT
+    except ValueError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(found.text)
+    if not found.base.has_plan:
+        return EXIT_INFEASIBLE if found.base.status is Status.INFEASIBLE else EXIT_NO_PLAN
     return EXIT_OK
 
 
@@ -320,6 +359,39 @@ def _add_frontier(sub) -> None:
     _solve_options(f)
 
 
+def _add_explain(sub) -> None:
+    e = _command(sub, "explain", "what each decision costs (explain.csv) or, with --limits, what one more step of "
+                 "each binding limit buys (marginal.csv), by re-optimising",
+                 "  prioritiser explain scenarios/baseline.yaml\n"
+                 "  prioritiser explain scenarios/baseline.yaml --ids EPR-01,PACS-2\n"
+                 "  prioritiser explain scenarios/baseline.yaml --limits --step money=250000,staff=0.5\n", cmd_explain)
+    e.add_argument("scenario", help="the scenario file (it is not changed)")
+    e.add_argument("--ids", metavar="ID,ID,...", default=None,
+                   help="only these initiatives, comma separated (default: every initiative)")
+    e.add_argument("--limits", action="store_true",
+                   help="instead, raise each binding limit by a step and re-optimise: marginal.csv (default: off)")
+    e.add_argument("--step", metavar="STEP", default=None,
+                   help="with --limits: a money step in £, or name=amount pairs such as money=250000,staff=0.5,"
+                        "developer=2 (default: £100,000 and 1 FTE)")
+    e.add_argument("--out", metavar="DIR", default=None, help="output folder (default: results/<scenario>/explain/)")
+    _solve_options(e)
+
+
+def _add_alternatives(sub) -> None:
+    a = _command(sub, "alternatives", "other good plans: up to COUNT distinct plans within a share of the best, "
+                 "as different from it and each other as possible",
+                 "  prioritiser alternatives scenarios/baseline.yaml --count 5 --within 2%\n"
+                 "  prioritiser alternatives scenarios/baseline.yaml --count 3 --within 0.01 --out results/alts\n",
+                 cmd_alternatives)
+    a.add_argument("scenario", help="the scenario file (it is not changed)")
+    a.add_argument("--count", type=int, default=5, help="most alternative plans to find")
+    a.add_argument("--within", default="2%", metavar="SHARE",
+                   help="how far below the best an alternative may score: 2%% or 0.02")
+    a.add_argument("--out", metavar="DIR", default=None,
+                   help="output folder (default: results/<scenario>/alternatives/)")
+    _solve_options(a, many=False)
+
+
 def _add_small(sub) -> None:
     v = _command(sub, "validate", "check a scenario and its portfolio; list every problem",
                  "  prioritiser validate scenarios/baseline.yaml\n", cmd_validate)
@@ -348,6 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_stress(sub)
     _add_frontier(sub)
+    _add_explain(sub)
+    _add_alternatives(sub)
     from .dashboard.serve import add_parser as add_dashboard_parser
 
     add_dashboard_parser(sub)

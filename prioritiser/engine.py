@@ -24,10 +24,10 @@ from . import limits
 from .check import CheckReport, check_plan
 from .errors import InputError, Issue, display_path
 from .explain import plan_table, usage_table
-from .heuristic import rank_and_place
+from .heuristic import rank_and_place, repair
 from .model import Model, build_model, start_windows
 from .portfolio import Portfolio
-from .replan import departures, diagnose, planning_components
+from .replan import departures, planning_components
 from .result import GAP_SLACK, Result, SolveOutcome, Status, relative_gap
 from .progress import Reporter
 from .scenario import Scenario, load_scenario
@@ -80,7 +80,6 @@ def check_model_size(p: Portfolio) -> None:
 FINISH_SECONDS_PER_COLUMN = 1e-5
 FINISH_PER_BUILD_SECOND = 2.0
 MIN_SOLVE_SECONDS = 0.2
-DIAGNOSIS_SECONDS = 5.0  # at most, for the elastic solve of an infeasible re-plan (within the limit's rest)
 
 
 def solve_budget(limit: float, started: float, model: Model) -> float:
@@ -90,29 +89,67 @@ def solve_budget(limit: float, started: float, model: Model) -> float:
     still overrun by a moment: see docs/security.md)."""
     reserve = 0.05 + max(FINISH_SECONDS_PER_COLUMN * model.n_cols, FINISH_PER_BUILD_SECOND * model.build_seconds)
     return max(MIN_SOLVE_SECONDS, float(limit) - (time.perf_counter() - started) - reserve)
+def _as_given(model: Model, starts: dict) -> np.ndarray | None:
+    """`starts` (initiative -> start period index) as a plan of this model, if it keeps every rule."""
+    p = model.portfolio
+    x = np.zeros(model.n_cols)
+    for iid, s in starts.items():
+        if s is None:
+            continue
+        if iid not in p.ids:
+            return None
+        cols = model.cols_of[p.ids.get_loc(iid)]
+        hit = cols[model.col_start[cols] == int(s)]
+        if not len(hit):
+            return None
+        x[hit[0]] = 1.0
+    v = _plan_vector(model, x)
+    act = model.A @ v
+    slack = 1e-7 * np.maximum(1.0, np.abs(act))
+    ok = np.all(act <= model.row_hi + slack) and np.all(act >= model.row_lo - slack) and \
+        np.all(v[model.n_x:] <= model.col_hi[model.n_x:] + 1e-9)
+    return x if ok else None
+
+
+def _known_plan(model: Model, start: dict | None) -> np.ndarray | None:
+    """The plan the solver starts from: rank-and-place's, or `start` (as given when it keeps every
+    rule, else repaired), whichever is best."""
+    plans = [rank_and_place(model)]
+    if start is not None:
+        plans += [_as_given(model, start), repair(model, start)]
+    plans = [x for x in plans if x is not None]
+    return max(plans, key=lambda x: _objective(model, _plan_vector(model, x)), default=None)
 
 
 def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limit: float | None = None,
         gap: float | None = None, threads: int | None = None, warm_start: bool = True, progress=None,
-        verbose: bool = False) -> Result:
+        verbose: bool = False, diagnose: bool = True, decisions: dict[str, bool] | None = None,
+        limits: list | None = None, start: dict | None = None) -> Result:
     """Solve one scenario. Bad input raises `InputError`; infeasible or failed solves are Results.
 
     `progress`: called with a `progress.Progress` when solving starts (after validation passed) and
     with each better plan and moved bound (e.g. `progress.LiveLine()`). `verbose`: let the solver
-    print its banner and log (otherwise nothing of it reaches the console)."""
+    print its banner and log (otherwise nothing of it reaches the console). `diagnose`: when no plan
+    meets every rule, find the least that would give one (`Result.diagnosis`).
+
+    The explanations re-optimise variants of a scenario: `decisions` fixes initiatives in (True) or
+    out (False, lifting a mandate), `limits` raises capacity rows ((resource, period label, amount)
+    each; see `Portfolio.decided` and `Portfolio.raised`), and `start` (initiative -> start period
+    index, e.g. the base plan) is repaired to keep the variant's rules and used as the warm start
+    when it is better than rank-and-place."""
     t0 = time.perf_counter()
     if not verbose:
         silence_banner()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     timings = {}
-    portfolio = build_portfolio(scenario)
+    portfolio = build_portfolio(scenario).decided(decisions).raised(limits)
     check_model_size(portfolio)
     timings["load"] = time.perf_counter() - t0
     model = build_model(portfolio)
     timings["build"] = model.build_seconds
     t1 = time.perf_counter()
-    greedy = rank_and_place(model)
+    greedy = _known_plan(model, start)
     greedy_v = _plan_vector(model, greedy) if greedy is not None else None
     timings["heuristic"] = time.perf_counter() - t1
     opts = scenario.solver
@@ -136,9 +173,20 @@ def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limi
     if outcome.first_plan_seconds is not None:
         timings["first_plan"] = timings["load"] + timings["build"] + timings["heuristic"] + outcome.first_plan_seconds
     result = finish(model, outcome, greedy_v, timings, time.perf_counter() - t0)
-    if result.status is Status.INFEASIBLE and len(portfolio.approved):  # why the approved plan cannot be kept
-        result.diagnosis = diagnose(model, min(DIAGNOSIS_SECONDS, solve_budget(limit, t0, model)))
+    if result.status is Status.INFEASIBLE and diagnose:  # in what the limit leaves (docs/security.md)
+        explain_infeasible(result, time_limit=solve_budget(limit, t0, model), solver=name, threads=threads)
     return result
+
+
+def explain_infeasible(result: Result, **options) -> None:
+    """Fill in the result's diagnosis: the least that would give the scenario a plan."""
+    from .diagnose import diagnose as find
+
+    t0 = time.perf_counter()
+    found = find(result.model, **options)
+    result.diagnosis = found.items
+    result.diagnosis_note = "" if found.proven else (found.message or "not proven least in the time allowed")
+    result.timings["diagnosis"] = time.perf_counter() - t0
 
 
 def _candidates(model: Model, outcome: SolveOutcome, greedy_v: np.ndarray | None) -> list[tuple[np.ndarray, str]]:

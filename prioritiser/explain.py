@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .formatting import money
+from .formatting import fte, money
 from .model import Model
 
+BINDING_SHARE = 0.005  # a limit binds when the plan uses it to within this share of its capacity
 VALUE_COLUMNS = ("pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost")
 TRAINING_COLUMNS = ("trainer_fte_periods", "clinical_fte_periods", "training_cost")
 # input columns the plan table does not pass through (it has its own columns for what matters)
@@ -98,9 +99,11 @@ class _Reasons:
         self.p = p = model.portfolio
         self.selected = np.zeros(len(p.ids), bool)
         self.selected[model.col_init[v[:model.n_x] > 0.5]] = True
+        self.v = v
         self.act = model.A @ v
         self.forced_out = set(p.settings.force_out)
         self._A_csc = None
+        self._relief = None
         self._predecessor = None
         # per initiative, in dependency order: the initiatives it excludes and its predecessors
         self.rivals: list[list[str]] = [[] for _ in p.ids]
@@ -119,6 +122,15 @@ class _Reasons:
         if self._A_csc is None:
             self._A_csc = self.model.A.tocsc()
         return self._A_csc
+
+    @property
+    def relief(self) -> np.ndarray:
+        """The purchase column that relieves each model row (-1: none)."""
+        if self._relief is None:
+            E = self.model.A[:, self.model.n_x:].tocoo()
+            self._relief = np.full(self.model.A.shape[0], -1)
+            self._relief[E.row[E.data < 0]] = E.col[E.data < 0] + self.model.n_x
+        return self._relief
 
     @property
     def predecessor(self) -> np.ndarray:
@@ -176,37 +188,79 @@ class _Reasons:
                         "go-live, and no start leaves room for it")
         return "no start in the horizon meets its earliest start and latest finish"
 
-    def over(self, col: int) -> np.ndarray:
-        """The rows that starting column `col` on top of the plan would break."""
-        A, m = self.A, self.model
-        r = A.indices[A.indptr[col]:A.indptr[col + 1]]
-        a = A.data[A.indptr[col]:A.indptr[col + 1]]
-        return r[(a > 0) & (self.act[r] + a > m.row_hi[r] + 1e-6 * np.maximum(1, np.abs(m.row_hi[r])))]
+    def column(self, col: int) -> tuple[np.ndarray, np.ndarray]:
+        A = self.A
+        return A.indices[A.indptr[col]:A.indptr[col + 1]], A.data[A.indptr[col]:A.indptr[col + 1]]
+
+    def extra_use(self, col: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, added activity) if column `col` started on top of the plan, buying the external
+        staff its one-period staff limits would need (as far as `external_max` still allows; the
+        purchase is paid from revenue)."""
+        m = self.model
+        rows, add = self.column(col)
+        delta = dict(zip(rows.tolist(), add.tolist()))
+        excess = self.act[rows] + add - m.row_hi[rows]
+        buy: dict[int, float] = {}
+        for r, over in zip(rows, excess):
+            e = self.relief[r]
+            if over > 0 and e >= 0:
+                buy[e] = max(buy.get(e, 0.0), over)
+        for e, amount in buy.items():
+            amount = min(amount, m.col_hi[e] - self.v[e])
+            for r, a in zip(*self.column(e)):
+                delta[r] = delta.get(r, 0.0) + amount * a
+        touched = np.fromiter(delta, dtype=np.int64, count=len(delta))
+        return touched, np.fromiter(delta.values(), dtype=float, count=len(delta))
+
+    def over(self, col: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows that starting column `col` on top of the plan would break, and by how much."""
+        m = self.model
+        r, a = self.extra_use(col)
+        short = self.act[r] + a - m.row_hi[r]
+        broken = (a > 0) & (short > 1e-6 * np.maximum(1, np.abs(m.row_hi[r])))
+        return r[broken], short[broken]
 
     def blocked(self, cols: np.ndarray) -> str:
         """What stops it fitting, given everything selected: judge each start that is worth having and
-        report the one blocked by the fewest limits (timing first: a start before a predecessor allows
-        is no option at all)."""
+        report the one blocked by the fewest limits, then the smallest shortfall (timing first: a
+        start before a predecessor allows is no option at all)."""
         m = self.model
         family = m.row_family
         options = []
         for col in cols[m.c[cols] > 0]:
-            over = self.over(col)
+            over, short = self.over(col)
             fam = family[over]
-            options.append(((fam == "precedence").sum() > 0, (fam == "capacity").sum(), col,
-                            over[fam == "capacity"], over[fam == "precedence"]))
-        options.sort(key=lambda o: (o[0], o[1], -m.c[o[2]]))
-        timed_out, n_limits, col, limits, timing = options[0]
+            limits = fam == "capacity"
+            size = np.maximum(np.abs(m.row_hi[over[limits]]), 1.0)
+            options.append(((fam == "precedence").sum() > 0, int(limits.sum()), float((short[limits] / size).sum()),
+                            -m.c[col], col, over[limits], short[limits], over[fam == "precedence"]))
+        options.sort(key=lambda o: o[:4])
+        timed_out, n_limits, _, _, col, limits, short, timing = options[0]
         at = self.p.horizon.label(m.col_start[col])
         if timed_out:
             waits = sorted(set(self.predecessor[timing]))
             return f"no start that is worth it comes late enough after {', '.join(waits)}"
         if n_limits:
-            labels = [m.row_label(r) for r in limits]
-            shown = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
-            return (f"no room: even at its least-blocked start ({at}) it would exceed {shown}, already "
-                    "committed to higher-value initiatives")
+            return (f"does not fit: {shortfall_text(m, limits, short)} than is left at its least-blocked start ({at}), "
+                    "already committed to higher-value initiatives")
         return f"adding it at {at} would not raise the objective once every other limit and purchase is counted"
+
+
+def limit_amount(p, resource: str, amount: float) -> str:
+    """An amount of a resource in its unit: money in pounds, staff in FTE."""
+    return money(amount) if p.resources.at[resource, "kind"] == "money" else fte(amount)
+
+
+def shortfall_text(model: Model, rows: np.ndarray, short: np.ndarray, most: int = 3) -> str:
+    """'needs £180,000 more capital in 2027/28 and 0.50 FTE more developer in 2027/28 Q2' for the
+    capacity rows `rows` short by `short` (largest share of its limit first)."""
+    meta = model.rows.iloc[rows]
+    order = np.argsort(-short / np.maximum(np.abs(model.row_hi[rows]), 1.0), kind="stable")
+    parts = [f"{limit_amount(model.portfolio, meta['resource'].iloc[k], short[k])} more {meta['resource'].iloc[k]} "
+             f"in {meta['period'].iloc[k]}" for k in order[:most]]
+    rest = len(rows) - most
+    more = f" (and more in {rest} other limit{'s' if rest > 1 else ''})" if rest > 0 else ""
+    return "needs " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]) + more
 
 
 def reasons(model: Model, v: np.ndarray) -> list[str]:
@@ -274,4 +328,12 @@ def usage_table(model: Model, v: np.ndarray | None) -> pd.DataFrame:
         fy = pd.DataFrame(longer, columns=["resource", "period", "used", "capacity"])
         fy["external"] = np.nan
         table = pd.concat([table, fy], ignore_index=True)
+    table["binding"] = binding(table["used"].to_numpy(float), table["capacity"].to_numpy(float))
     return table
+
+
+def binding(used: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Whether each limit binds: used to within BINDING_SHARE of a positive capacity (or beyond it,
+    with external staff bought). A limit of zero is closed rather than binding."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(capacity) & (capacity > 0) & (used >= (1 - BINDING_SHARE) * capacity)

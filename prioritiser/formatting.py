@@ -46,6 +46,11 @@ def score(x) -> str:
     return f"{0.0 if abs(x) < 0.5 else x:,.0f}"
 
 
+def fte(x) -> str:
+    """Staff in full-time equivalents: two decimals ('-' when missing)."""
+    return "-" if _missing(x) else f"{float(x):,.2f} FTE"
+
+
 def points(x) -> str:
     """Alignment points: one decimal ('-' when missing)."""
     return "-" if _missing(x) else f"{float(x):,.1f} points"

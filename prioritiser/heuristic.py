@@ -187,3 +187,38 @@ def rank_and_place(model: Model) -> np.ndarray | None:
     # an approved initiative that neither gains nor loses stays in (no gratuitous drops)
     skip = ~must & np.where(approved, best < 0, best <= 0)
     return place(model, order, preference, skip=skip, first=first, worth=worth)
+
+
+def repair(model: Model, starts: dict) -> np.ndarray | None:
+    """A plan near `starts` (initiative -> start period index; None = out) that keeps every rule of
+    the model: what must be in first, then the plan's initiatives at their own start where it is
+    still allowed and fits (else at their best start that fits), then the rest by density, as
+    rank-and-place would. The warm start of a re-optimisation that changes one decision or limit."""
+    p = model.portfolio
+    want = np.full(len(p.ids), -1)
+    for iid, s in starts.items():
+        if s is not None and iid in p.ids:
+            want[p.ids.get_loc(iid)] = int(s)
+    c = model.c[:model.n_x]
+    own = want[model.col_init] == model.col_start
+    preference = c + own * (np.abs(c).max(initial=0.0) * 2 + 1)
+    best, density = _value_density(model)
+    must, planned = model.portfolio.must_select, want >= 0
+    order = np.lexsort((-density, ~planned, ~must))
+    return place(model, order, preference, skip=~must & ~planned & ~_needed(model, must) & (best <= 0))
+
+
+def _needed(model: Model, must: np.ndarray) -> np.ndarray:
+    """The initiatives that what must be in needs, directly or through others (its predecessors)."""
+    p = model.portfolio
+    dep = p.dependencies[p.dependencies["type"] != "excludes"]
+    preds: dict[int, list[int]] = {}
+    for a, b in zip(p.ids.get_indexer(dep["predecessor"]), p.ids.get_indexer(dep["successor"])):
+        preds.setdefault(b, []).append(a)
+    needed, todo = np.zeros(len(p.ids), bool), list(np.flatnonzero(must))
+    while todo:
+        for a in preds.get(todo.pop(), ()):
+            if not needed[a]:
+                needed[a] = True
+                todo.append(a)
+    return needed

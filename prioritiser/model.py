@@ -333,6 +333,25 @@ def _stop_use(p: Portfolio, cols: _Columns) -> tuple[sp.csr_matrix, np.ndarray]:
     return stop_use, fixed
 
 
+def own_use(p: Portfolio, initiatives: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What each allowed start of the given initiatives draws, on its own, on each capacity row:
+    (position in `initiatives` of each start, starts x capacity rows). Validation's cheap test that
+    a must-have can fit at all."""
+    keep = np.zeros(len(p.ids), bool)
+    keep[initiatives] = True
+    sub = Portfolio(p.name, p.horizon, p.settings, p.initiatives[keep], p.resources,
+                    p.demands[p.demands["initiative"].isin(p.ids[keep])], p.capacity, p.funding.iloc[:0],
+                    p.dependencies.iloc[:0])
+    cols = _columns(sub)
+    cap, T, R = p.capacity, p.horizon.T, len(p.resources)
+    _, owner, period = _capacity_periods(cap)
+    cap_res = p.resources.index.get_indexer(cap["resource"]).astype(np.int64)
+    cover = sp.csr_matrix((np.ones(len(owner)), (cap_res[owner] * T + period, owner)), shape=(R * T, len(cap)))
+    use = (_resource_use(sub, cols) @ cover).toarray()
+    position = np.argsort(initiatives)[cols.init]  # the sub-portfolio keeps the portfolio's order
+    return position, use
+
+
 # ------------------------------------------------------------------------------------ objective
 
 

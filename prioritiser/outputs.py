@@ -94,13 +94,24 @@ def _entries(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name not in IGNORED)
 
 
+# what `prioritiser explain` and `alternatives` put inside a run's folder by default: still ours
+EXPLANATION_FOLDERS = ("explain", "alternatives")
+
+
+def _ours_entry(p: Path) -> bool:
+    """A file of a result folder we write, or the folder of its explanations."""
+    if p.is_symlink():
+        return False
+    return (p.name in RESULT_FILES and p.is_file()) or (p.name in EXPLANATION_FOLDERS and p.is_dir())
+
+
 def is_result_folder(folder: Path) -> bool:
     """Ours: a folder holding a summary.json or run.json we wrote, and only files we write."""
     folder = Path(folder)
     if not folder.is_dir() or folder.is_symlink():
         return False
     entries = _entries(folder)
-    if any(p.name not in RESULT_FILES or not p.is_file() or p.is_symlink() for p in entries):
+    if not all(map(_ours_entry, entries)):
         return False
     return any(_ours_json(folder / name, key) for name, key in MARKERS.items() if (folder / name).exists())
 
@@ -124,7 +135,7 @@ def check_result_target(folder: Path, what: str = "the output folder") -> None:
         return
     entries = _entries(folder)
     if entries and not is_result_folder(folder):
-        foreign = [p for p in entries if p.name not in RESULT_FILES or not p.is_file()] or entries
+        foreign = [p for p in entries if not _ours_entry(p)] or entries
         raise OutputError(f"{what} {display_path(folder)} is not a prioritiser result folder: it holds files "
                           f"prioritiser did not write ({_foreign(foreign)}), so it will not be replaced; choose "
                           "another folder, or move those files out")

@@ -1,6 +1,7 @@
 """The validated portfolio with its scenario applied: what the model, heuristic and checker read."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,3 +126,36 @@ class Portfolio:
         """Discount factor of each period: (1 + rate)^(-p / periods per year) for p = 0 .. T-1."""
         p = np.arange(self.horizon.T)
         return (1.0 + self.settings.discount_rate) ** (-p / self.horizon.per_year)
+
+    # ---------------------------------------------------------------- what-if edits (explanations)
+
+    def decided(self, decisions: dict[str, bool]) -> "Portfolio":
+        """A copy with initiatives' decisions fixed: True forces one in, False takes it out (lifting
+        its mandate or its place in force_in). The checker checks a plan against the copy's rules."""
+        if not decisions:
+            return self
+        unknown = sorted(set(decisions) - set(self.ids))
+        if unknown:
+            raise ValueError(f"not in the portfolio: {', '.join(unknown)}")
+        ini = self.initiatives.copy()
+        out = [i for i, keep in decisions.items() if not keep]
+        ini.loc[out, "mandatory"] = False
+        force_in = [i for i in self.settings.force_in if i not in out] + \
+            [i for i, keep in decisions.items() if keep and i not in self.settings.force_in]
+        force_out = [i for i in self.settings.force_out if decisions.get(i) is not True] + \
+            [i for i in out if i not in self.settings.force_out]
+        settings = dataclasses.replace(self.settings, force_in=force_in, force_out=force_out)
+        return dataclasses.replace(self, initiatives=ini, settings=settings)
+
+    def raised(self, limits) -> "Portfolio":
+        """A copy with limits raised: `limits` holds (resource, period or financial-year label, amount)
+        and each capacity row of that resource and label gains the amount."""
+        if not limits:
+            return self
+        capacity = self.capacity.copy()
+        for resource, period, amount in limits:
+            hit = (capacity["resource"] == resource) & (capacity["period"] == period)
+            if not hit.any():
+                raise ValueError(f"no {resource} limit for {period}")
+            capacity.loc[hit, "amount"] += float(amount)
+        return dataclasses.replace(self, capacity=capacity)

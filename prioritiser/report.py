@@ -15,7 +15,8 @@ import pandas as pd
 
 from .figures import external_staff, objective_text, spend_by_year  # spend_by_year: the dashboard reads it here
 from .formatting import money
-from .outputs import publish, save_workbook, write_csv, write_frame  # noqa: F401 (publish: the one way to write a folder)
+# publish: the one way to write a folder; EXPLANATION_FOLDERS: what explanations add to one (both re-exported)
+from .outputs import EXPLANATION_FOLDERS, publish, save_workbook, write_csv, write_frame  # noqa: F401
 from .result import Result
 
 OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json", "changes.csv")
@@ -100,6 +101,18 @@ def console_summary(result: Result) -> str:
     return "\n".join(lines)
 
 
+def diagnosis_lines(result: Result) -> list[str]:
+    """Why an infeasible scenario has no plan and the least that would fix it, in plain words."""
+    if not result.diagnosis:
+        return []
+    replan = len(result.portfolio.approved) > 0
+    lines = ["Why the approved plan cannot be kept:" if replan else "What makes it infeasible, and the least that would fix it:"]
+    lines += [f"  - {item['text']}" for item in result.diagnosis]
+    if result.diagnosis_note:
+        lines.append(f"  ({result.diagnosis_note})")
+    return lines
+
+
 def spend_lines(spend: pd.DataFrame) -> list[str]:
     """Spend against the committed budget per financial year, milestone-gated money apart."""
     if spend.empty:
@@ -168,19 +181,6 @@ def stop_words(reason: str) -> str:
     return text.removeprefix("stopped: ")
 
 
-def diagnosis_lines(result: Result) -> list[str]:
-    """Why an infeasible re-plan cannot keep the approved plan, one line per limit or rule."""
-    lines = []
-    for item in result.diagnosis:
-        if item["kind"] == "limit":
-            names = ", ".join(item["initiatives"][:6]) + (" ..." if len(item["initiatives"]) > 6 else "")
-            lines.append(f"  {item['resource']} {item['period']}: short by "
-                         f"{_amount(result, item['resource'], item['shortfall'])} (used by {names})")
-        else:
-            lines.append(f"  {item['text']}")
-    return (["Why the approved plan cannot be kept:"] + lines) if lines else []
-
-
 def conflict_lines(result: Result) -> list[str]:
     """The diagnosis per approved initiative (replan.approved_conflicts): which approved initiatives cannot
     all keep their starts, the limits each draws on and how much of each it uses at its approved start."""
@@ -202,8 +202,10 @@ def _amount(result: Result, resource: str, x: float) -> str:
     return money(x) if result.portfolio.resources.at[resource, "kind"] == "money" else f"{x:.2f} FTE"
 
 
-def write_outputs(result: Result, out_dir: str | Path, extra: dict[str, str] | None = None) -> Path:
-    """Write plan.csv, usage.csv, report.xlsx (when there is a plan) and summary.json atomically."""
+def write_outputs(result: Result, out_dir: str | Path, extra: dict[str, str] | None = None,
+                  workbook: bool = True) -> Path:
+    """Write plan.csv, usage.csv, report.xlsx (when there is a plan and `workbook`) and summary.json
+    atomically."""
     def fill(tmp: Path) -> None:
         summary = summary_dict(result)
         if result.has_plan:
@@ -211,7 +213,8 @@ def write_outputs(result: Result, out_dir: str | Path, extra: dict[str, str] | N
             write_csv(result.usage, tmp / "usage.csv")
             if len(result.portfolio.approved):
                 write_csv(changes_frame(result), tmp / "changes.csv")
-            write_workbook(result, tmp / "report.xlsx", summary)
+            if workbook:
+                write_workbook(result, tmp / "report.xlsx", summary)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
         for name, text in (extra or {}).items():
             (tmp / name).write_text(text)

@@ -88,7 +88,10 @@ class Result:
     greedy_objective: float | None = None
     model: "Model | None" = field(default=None, repr=False)
     distrusted: list = field(default_factory=list)  # solver claims the engine did not believe, in words
-    diagnosis: list = field(default_factory=list)  # why an infeasible re-plan cannot keep the approved plan
+    # measured by `prioritiser explain`, for the report: "opportunity" (explain.csv), "marginal" (marginal.csv)
+    explanations: dict = field(default_factory=dict)
+    diagnosis: list = field(default_factory=list)  # infeasible: the least that would give a plan (diagnose.py)
+    diagnosis_note: str = ""  # how sure the diagnosis is, when it is not proven least
 
     @property
     def has_plan(self) -> bool:
@@ -109,5 +112,6 @@ class Result:
             "greedy_objective": self.greedy_objective, "input_sha256": p.input_hash,
             "package_version": __version__, "horizon": {"start": p.horizon.start, "periods": p.horizon.T,
                                                         "granularity": p.horizon.granularity.value},
-            **({"diagnosis": self.diagnosis} if self.diagnosis else {}),
+            **({"diagnosis": self.diagnosis, "diagnosis_note": self.diagnosis_note}
+               if self.status is Status.INFEASIBLE else {}),
         }

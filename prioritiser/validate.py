@@ -1136,9 +1136,65 @@ def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
     _apply_adjustments(ctx, tables["capacity"], tables["funding"])
     if out.has_errors:
         return None
-    return Portfolio(name=scenario.name, horizon=scenario.horizon, settings=scenario.settings, **tables,
-                     scenario=scenario, warnings=out.issues, input_hash=hash_files(input_files(scenario)),
-                     passthrough_columns=ctx.passthrough)
+    portfolio = Portfolio(name=scenario.name, horizon=scenario.horizon, settings=scenario.settings, **tables,
+                          scenario=scenario, warnings=out.issues, input_hash=hash_files(input_files(scenario)),
+                          passthrough_columns=ctx.passthrough)
+    _check_must_fit(ctx, portfolio)
+    return None if out.has_errors else portfolio
+
+
+# Where a must-have's own use of a resource comes from, for the error's column.
+_USE_COLUMN = {"capital": "capital_cost", "revenue": "revenue_cost"}
+
+
+def _best_capacity(p: Portfolio) -> np.ndarray:
+    """Each capacity row at its most generous: every funding row that could land on it, and for a
+    one-period staff limit all the external staff that may be bought."""
+    best = p.capacity["amount"].to_numpy(float).copy()
+    if len(p.funding):
+        np.add.at(best, p.funding["capacity_row"].to_numpy(np.int64), p.funding["amount"].to_numpy(float))
+    res = p.resources.reindex(p.capacity["resource"])
+    one_period = np.fromiter(map(len, p.capacity["periods"]), dtype=np.int64, count=len(p.capacity)) == 1
+    buyable = (res["kind"] != "money").to_numpy() & bool(p.settings.external) & one_period
+    return best + np.where(buyable, res["external_max"].to_numpy(float), 0.0)
+
+
+def _check_must_fit(ctx: _Context, p: Portfolio) -> None:
+    """A must-have that, on its own, overruns some limit at every start it may take cannot be in any
+    plan: said here, naming its row, rather than found infeasible by the solver."""
+    from .model import own_use
+
+    # mandatory and forced-in ones only: work in flight or an approved plan that no longer fits is a
+    # re-planning question, answered by the diagnosis (which says what to stop, move or fund)
+    must = np.flatnonzero(p.initiatives["mandatory"].to_numpy(bool) | p.ids.isin(p.settings.force_in))
+    if not len(must) or not len(p.capacity):
+        return
+    owner, use = own_use(p, must)
+    best = _best_capacity(p)
+    excess = (use - best[None, :]) / np.maximum(1.0, np.abs(best))[None, :]
+    worst = excess.max(axis=1)  # per start: its worst overrun, as a share of the limit
+    for k in range(len(must)):
+        starts = np.flatnonzero(owner == k)
+        if not len(starts) or worst[starts].min() <= 1e-9:
+            continue
+        col = starts[np.argmin(worst[starts])]  # the start that comes closest
+        _must_not_fit(ctx, p, must[k], int(np.argmax(excess[col])), use[col], best)
+
+
+def _must_not_fit(ctx: _Context, p: Portfolio, i: int, j: int, use: np.ndarray, best: np.ndarray) -> None:
+    from .formatting import fte, money
+
+    iid, resource, period = p.ids[i], p.capacity.at[j, "resource"], p.capacity.at[j, "period"]
+    show = money if p.resources.at[resource, "kind"] == "money" else fte
+    mandatory = bool(p.initiatives.at[iid, "mandatory"])
+    text = (f"{iid} is {'mandatory' if mandatory else 'forced in by the scenario'} but fits at no start: even at "
+            f"its best start it alone needs {show(use[j])} of {resource} in {period}, above the limit of "
+            f"{show(best[j])} (counting all funding and external staff that could be added)")
+    if mandatory:
+        rows = dict(zip(ctx.t["initiatives"]["id"], ctx.t["initiatives"]["_row"]))
+        ctx.error("initiatives", text, rows.get(iid), _USE_COLUMN.get(resource))
+    else:
+        ctx.out.error(ctx.scenario.where_of("force_in"), text, column="force_in")
 
 
 def load(scenario: str | Path | Scenario) -> Portfolio:

@@ -243,6 +243,15 @@ def plan_difference(base: pd.Series, other: pd.Series, alternatives: set[frozens
             "was": was, "now": now}
 
 
+def _why_no_plan(comp: pd.Series) -> str:
+    """For a level with no plan: its diagnosis when infeasible, else the batch's message ("" with a plan)."""
+    if comp["status"] in ("optimal", "feasible"):
+        return ""
+    diagnosis = comp.get("diagnosis")
+    return diagnosis if comp["status"] == "infeasible" and isinstance(diagnosis, str) and diagnosis else \
+        str(comp["message"] if comp["message"] == comp["message"] else "")
+
+
 def _stress_table(batch: BatchResult, cuts: list[float], names: list[str], alternatives: set) -> pd.DataFrame:
     base_starts = _starts(batch, names[0])
     base = batch.comparison.loc[names[0]]
@@ -262,7 +271,8 @@ def _stress_table(batch: BatchResult, cuts: list[float], names: list[str], alter
                      "selected": comp["selected"], "dropped": ";".join(diff["dropped"]),
                      "slipped": ";".join(diff["slipped"]), "added": ";".join(diff["added"]),
                      "earlier": ";".join(diff["earlier"]),
-                     "swapped": ";".join(f"{a}>{b}" for a, b in diff["swapped"])})
+                     "swapped": ";".join(f"{a}>{b}" for a, b in diff["swapped"]),
+                     "why_no_plan": _why_no_plan(comp)})
     return pd.DataFrame(rows)
 
 
@@ -277,7 +287,7 @@ def _stress_text(table: pd.DataFrame, batch: BatchResult, title: str, money_obje
             lines.append(f"  no cut: objective {value} ({r.status}){note}")
             continue
         if r.value_lost != r.value_lost:
-            lines.append(f"  cut {r.cut_percent:g}%: {r.status} ({rec['reason'] or 'no plan'}: {rec['message']})")
+            lines.append(f"  cut {r.cut_percent:g}%: {r.status} ({rec['reason'] or 'no plan'}: {r.why_no_plan})")
             continue
         if money_objective:
             lost = f"loses {money(r.value_lost)} ({r.value_lost_percent:.1f}%)"
@@ -331,7 +341,8 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
     for s, (name, _) in zip(scales, variants):
         comp = batch.comparison.loc[name]
         rows.append({"scale": s, "scenario": name, "budget": s * base_budget, "status": comp["status"],
-                     "gap": comp["gap"], "objective": comp["objective"], "selected": comp["selected"]})
+                     "gap": comp["gap"], "objective": comp["objective"], "selected": comp["selected"],
+                     "why_no_plan": _why_no_plan(comp)})
     table = pd.DataFrame(rows)
     table["objective"] = pd.to_numeric(table["objective"])  # a failed level has no objective
     # what each step up buys: the objective gained from the level below, per unit of budget added
@@ -348,8 +359,9 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
     for r in table.itertuples():
         gain = r.gain_per_unit_from_previous_level
         step = f", +{gain:,.2f} per {unit} over the level below" if gain == gain else ""
+        why = f": {r.why_no_plan}" if r.why_no_plan else ""
         lines.append(f"  x{r.scale:g} ({money(r.budget) if unit == '£' else f'{r.budget:,.1f}'}): objective "
-                     f"{show(r.objective)} [{r.status}]{step}")
+                     f"{show(r.objective)} [{r.status}{why}]{step}")
     return FrontierResult(table, batch, png, "\n".join(lines))
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from copy import copy
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable
 
@@ -30,7 +30,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from . import figures
-from .formatting import XL_MONEY, XL_SCORE, money
+from .explain import BINDING_SHARE, limit_amount
+from .formatting import XL_MONEY, XL_SCORE, money, score
 from .outputs import save_workbook
 from .xlsx import (BODY_SIZE, FONT, LIVE_GREEN, NHS_BLUE, PALE_BLUE, Col, cell_text, cell_value, header_style,
                    print_setup, styled, widths, write_table, write_title)
@@ -548,19 +549,88 @@ def usage_sheet(ws, pack: Pack) -> None:
                           "unit": ["£" if kind.get(x) == "money" else "FTE" for x in u["resource"]],
                           "used": u["used"], "capacity": u["capacity"], "external": ext, "external_cost": cost})
     frame["share"] = frame["used"] / frame["capacity"].where(frame["capacity"] > 0)
+    frame["binding"] = u["binding"].astype(bool)
     cols = {"resource": Col("Resource", width=20), "period": Col("Period or year", "period", 12),
             "unit": Col("Unit", width=6), "used": Col("Used", "number", 14), "capacity": Col("Limit", "number", 14),
-            "share": Col("Share of limit used", "share", 10), "external": Col("External staff bought (FTE)", "fte", 11),
+            "share": Col("Share of limit used", "share", 10), "binding": Col("Binds", "bool", 7),
+            "external": Col("External staff bought (FTE)", "fte", 11),
             "external_cost": Col("External staff cost (£)", "money", 13)}
     area = write_table(ws, frame, cols, title="Usage of every resource against its limits",
                        note="One row per resource and period, then one per financial-year limit. Money in £, staff "
-                            "in FTE; limits include funding that lands under this plan. External staff cost is not "
-                            "discounted.")
+                            "in FTE; limits include funding that lands under this plan. A limit binds (in bold) when "
+                            f"the plan uses it to within {BINDING_SHARE:.1%} of its capacity. External staff cost is "
+                            "not discounted.")
     money_rows = frame["unit"].to_numpy() == "£"
-    for n, is_money in enumerate(money_rows, start=area.first_row):
+    bold = Font(name=FONT, size=BODY_SIZE, bold=True)
+    for n, (is_money, binds) in enumerate(zip(money_rows, frame["binding"]), start=area.first_row):
         fmt = XL_MONEY if is_money else "0.00"
         for key in ("used", "capacity"):
             ws[f"{area.letters[key]}{n}"].number_format = fmt
+        if binds:
+            for letter in area.letters.values():
+                ws[f"{letter}{n}"].font = bold
+
+
+# ---------------------------------------------------------------------------------- Explanations
+EXPLANATION_COLUMNS = {"kind": Col("What", width=13), "item": Col("Limit or initiative", width=16),
+                       "name": Col("Period or name", "wrap", 24), "explanation": Col("Why", "wrap", 50),
+                       "value": Col("Objective lost by reversing it, or gained from one more step", "score", 16),
+                       "changes": Col("What else changes", "wrap", 36)}
+
+
+@sheet("Explanations", order=75)
+def explanations_sheet(ws, pack: Pack) -> None:
+    """Why the plan is as it is, one row per explanation: the limits that bind (with what one more
+    step of each buys, when measured), then each initiative left out and each one in (with what
+    reversing the decision costs, when measured)."""
+    more = pack.result.explanations
+    frame = pd.concat([_binding_rows(pack, more.get("marginal")), _decision_rows(pack, more.get("opportunity"))],
+                      ignore_index=True)
+    measured = "opportunity" in more or "marginal" in more
+    write_table(ws, frame, EXPLANATION_COLUMNS, title=f"Why the plan is as it is ({pack.result.scenario})",
+                note=f"A limit binds when the plan uses it to within {BINDING_SHARE:.1%} of its capacity. "
+                     + ("The value column: for a limit, the objective gained by raising it one step and re-optimising; "
+                        "for an initiative, the objective lost by reversing its decision (out if in, in if out) and "
+                        "re-optimising (for a mandatory one, what the mandate costs). It is a score, in £ when the "
+                        "objective is NPV." if measured else
+                        "Run `prioritiser explain` for what reversing each decision costs and what one more step of "
+                        "each limit buys."), freeze_columns=2)
+
+
+def _binding_rows(pack: Pack, marginal: pd.DataFrame | None) -> pd.DataFrame:
+    p = pack.portfolio
+    u = pack.result.usage
+    u = u[u["binding"].astype(bool)]
+    gains = marginal.set_index(["resource", "period"]) if marginal is not None and len(marginal) else None
+    rows = []
+    for r in u.itertuples():
+        show = partial(limit_amount, p, r.resource)
+        text = f"uses {show(r.used)} of {show(r.capacity)}"
+        if r.used > r.capacity and r.external == r.external and r.external > 0:
+            text += f", buying {show(r.external)} from outside"
+        value = None
+        if gains is not None and (r.resource, r.period) in gains.index:
+            g = gains.loc[(r.resource, r.period)]
+            value = g["objective_gain"]
+            text += f"; one more step ({show(g['step'])}) gains the objective {score(value)}"
+        rows.append({"kind": "Limit binds", "item": r.resource, "name": r.period, "explanation": text,
+                     "value": value, "changes": ""})
+    return pd.DataFrame(rows, columns=list(EXPLANATION_COLUMNS))
+
+
+def _decision_rows(pack: Pack, opportunity: pd.DataFrame | None) -> pd.DataFrame:
+    plan = pack.result.plan
+    out = ~plan["selected"].astype(bool)
+    mandatory = plan["mandatory"].astype(bool)
+    frame = pd.DataFrame({"kind": np.where(out, "Left out", np.where(mandatory, "In (mandatory)", "In the plan")),
+                          "item": plan.index, "name": plan["name"],
+                          "explanation": plan["reason"].where(out, np.where(mandatory, "mandatory", "in the plan")),
+                          "value": np.nan, "changes": ""}).reset_index(drop=True)
+    if opportunity is not None and len(opportunity):
+        o = opportunity.set_index("id")
+        frame["value"] = o["opportunity_cost"].reindex(frame["item"]).to_numpy()
+        frame["changes"] = o["changes"].reindex(frame["item"]).fillna("").to_numpy()
+    return frame.iloc[np.lexsort((frame["item"].to_numpy(), ~out.to_numpy()))].reset_index(drop=True)
 
 
 # -------------------------------------------------------------------------------------- Warnings

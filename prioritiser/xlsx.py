@@ -219,3 +219,4 @@ def print_setup(ws, *, title_rows: str | None = None, fit_height: int = 0, lands
 def widths(ws, values: dict[str, float]) -> None:
     for letter, width in values.items():
         ws.column_dimensions[letter].width = width
+

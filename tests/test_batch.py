@@ -50,7 +50,8 @@ def twenty(tmp_path_factory):
     (bad.parent / "portfolio" / "initiatives.csv").write_text("id,duration\nA,zero\n")
     paths.append(bad)
     # M is mandatory and needs 10 of capital; with a capital of 5 nothing can meet every rule
-    paths.append(tiny(folder, "infeasible", capital=5, mandatory="true"))
+    # M (10) and A (60) must both be in: each fits the budget of 65 alone, together they do not
+    paths.append(tiny(folder, "infeasible", capital=65, mandatory="true", force_in=["A"]))
     slow = folder / "slow.yaml"
     slow.write_text(yaml.safe_dump({"name": "slow", "extends": str(SYNTH / "quarterly-1000" / "scenario.yaml"),
                                     "solver": {"time_limit": 600, "gap": 0}}))
@@ -156,7 +157,7 @@ def test_local_and_dask_executors_give_identical_tables(tmp_path):
     from distributed import LocalCluster
 
     paths = [tiny(tmp_path / "in", f"case-{k}", capital=60 + 20 * k) for k in range(4)]
-    paths.append(tiny(tmp_path / "in", "case-infeasible", capital=5, mandatory="true"))
+    paths.append(tiny(tmp_path / "in", "case-infeasible", capital=65, mandatory="true", force_in=["A"]))
     local = run_batch(paths, tmp_path / "local", workers=2)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         dask = run_batch(paths, tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address)

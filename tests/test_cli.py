@@ -47,7 +47,8 @@ def test_run_writes_the_four_files(tmp_path):
     assert "owner_note" in plan.columns and plan.loc[plan.id == "A", "owner_note"].item() == "keep me"
     assert set(plan.loc[plan.selected.astype(str) == "True", "id"]) == {"A", "C"}
     usage = pd.read_csv(out / "usage.csv")
-    assert list(usage.columns) == ["resource", "period", "used", "capacity", "external"]
+    # the spec's columns first, then issue 10's mark of the limits that bind
+    assert list(usage.columns) == ["resource", "period", "used", "capacity", "external", "binding"]
     year = usage[(usage.resource == "capital") & (usage.period == "2026/27")]
     assert year["used"].item() == pytest.approx(100) and year["capacity"].item() == pytest.approx(100)
     summary = json.loads((out / "summary.json").read_text())

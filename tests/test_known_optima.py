@@ -24,7 +24,7 @@ def test_knapsack_per_financial_year(tmp_path, solver):
     assert r.status == "optimal"
     assert r.objective == pytest.approx(115)
     assert selected(r) == {"A", "C"}
-    assert "capital 2026/27" in r.plan.at["B", "reason"]
+    assert "needs £50 more capital in 2026/27 than is left" in r.plan.at["B", "reason"]  # issue 10 item 5's wording
 
 
 def test_capital_adjustment_changes_the_choice(tmp_path, solver):
@@ -76,7 +76,8 @@ def test_mandatory_is_selected_even_at_a_loss(tmp_path, solver):
 
 
 def test_infeasible_mandatory_over_budget(tmp_path, solver):
-    tables = {"initiatives": "id,duration,capital_cost,mandatory\nM,1,200,true",
+    # each fits the budget alone (one alone over it is an input error: test_validation), not both
+    tables = {"initiatives": "id,duration,capital_cost,mandatory\nM,1,60,true\nN,1,60,true",
               "capacity": "resource,period,amount\ncapital,2026/27,100"}
     r = solve_checked(write_case(tmp_path, tables), solver)
     assert r.status == "infeasible"
@@ -160,7 +161,7 @@ def test_no_external_staff(tmp_path, solver):
     r = solve_checked(write_case(tmp_path, STAFF, {"horizon": {"periods": 3}, "external": False}), solver)
     assert r.objective == pytest.approx(100)
     assert selected(r) == {"A"}
-    assert "developer 2026/27 Q1" in r.plan.at["B", "reason"]
+    assert "needs 1.00 FTE more developer in 2026/27 Q1 than is left" in r.plan.at["B", "reason"]
 
 
 def test_external_purchase_limited_by_revenue(tmp_path, solver):
@@ -195,7 +196,7 @@ def test_milestone_too_late_for_funding(tmp_path, solver):
     assert r.status == "optimal"
     assert r.objective == pytest.approx(0)
     assert selected(r) == set()
-    assert "capital 2027/28" in r.plan.at["X", "reason"]
+    assert "needs £100 more capital in 2027/28 than is left" in r.plan.at["X", "reason"]
 
 
 def test_running_cost_and_in_year_revenue(tmp_path, solver):

@@ -73,7 +73,7 @@ def test_in_progress_is_kept_without_allow_stopping(tmp_path, solver):
     assert r.starts == {"W": 0, "P": None}
     assert r.objective == pytest.approx(-80)
     assert r.components["stop_cost"] == 0
-    assert "capital 2026/27" in r.plan.at["P", "reason"]
+    assert "more capital in 2026/27" in r.plan.at["P", "reason"]  # issue 10: "needs £X more capital in Y ..."
     assert r.plan.at["W", "status"] == "in_progress"
     greedy_is_checked(r)
 
@@ -269,12 +269,14 @@ def test_an_approved_plan_that_cannot_be_kept_is_diagnosed(tmp_path, solver):
     assert r.diagnosis[0] == {"kind": "rule", "rule": "approved_start", "initiatives": ["C"],
                               "text": "C cannot keep its approved start 2026/27 Q4: it would build until 2026/27 Q4, "
                                       "after its latest finish 2026/27 Q3"}
-    assert r.diagnosis[1:] == [{"kind": "limit", "resource": "capital", "period": "2026/27 Q1", "shortfall": 5.0,
-                                "initiatives": ["B"]}]
+    # limit items also say themselves in words (`text`): the explanations' diagnosis took the place of the re-plan's
+    assert [{k: v for k, v in item.items() if k != "text"} for item in r.diagnosis[1:]] == [
+        {"kind": "limit", "resource": "capital", "period": "2026/27 Q1", "shortfall": 5.0, "initiatives": ["B"]}]
     out = write_outputs(r, tmp_path / "out")
     assert json.loads((out / "summary.json").read_text())["diagnosis"] == r.diagnosis
     text = console_summary(r)
-    assert "Why the approved plan cannot be kept:" in text and "capital 2026/27 Q1: short by £5 (used by B)" in text
+    assert "Why the approved plan cannot be kept:" in text and \
+        "Approved B (kept at its approved start) needs £5 more capital in 2026/27 Q1" in text
     # keep: selection lets them move: feasible (C Q2 14 + A Q3 0 + B Q4 -10 = 4)
     r = solve_checked(replan_case(tmp_path / "sel", {"keep": "selection"}, tables=tables), solver)
     assert r.status == "optimal" and r.objective == pytest.approx(4)

@@ -47,3 +47,12 @@ def test_documented_commands_run_in_the_order_given(doc):
             seen += 1
         written |= written_by(args, parsed)
     assert seen >= 1
+
+
+def test_explain_howto_commands_parse_and_name_bundled_scenarios():
+    parser = build_parser()
+    found = commands(ROOT / "docs" / "howto-explain.md")
+    assert {args[0] for args in found} == {"run", "explain", "alternatives"}
+    for args in found:
+        parsed = parser.parse_args(args)
+        assert (ROOT / parsed.scenario).exists(), parsed.scenario

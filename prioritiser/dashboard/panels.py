@@ -7,7 +7,7 @@ import pandas as pd
 from prioritiser.formatting import money, percent, score
 from prioritiser.replan import changes_table
 # spend_by_year is the table of summary.json and report.xlsx, so the page and the report agree
-from prioritiser.report import conflict_lines, diagnosis_lines, spend_by_year, stop_words
+from prioritiser.report import conflict_lines, spend_by_year, stop_words
 
 from .formatting import esc, status_sentence
 
@@ -211,7 +211,7 @@ def changes_html(result) -> str:
         return ""
     p = result.portfolio
     if result.diagnosis:
-        items = "".join(f"<li>{esc(line.strip())}</li>" for line in diagnosis_lines(result)[1:])
+        items = "".join(f"<li>{esc(item['text'])}</li>" for item in result.diagnosis)
         who = "".join(f"<li>{esc(line.strip())}</li>" for line in conflict_lines(result)[1:])
         who = f"<p>Approved initiatives in the way (what each uses at its approved start):</p><ul>{who}</ul>" \
             if who else ""
@@ -325,5 +325,70 @@ def stress_html(table: pd.DataFrame | None, label: str = "") -> str:
             f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
+# --------------------------------------------------------------------------------- explanations
+def diagnosis_html(result) -> str:
+    """An infeasible result's diagnosis: what makes it so and the least that would fix it."""
+    if result is None or result.status.value != "infeasible":
+        return ""
+    if not result.diagnosis:
+        return '<div class="pd-diagnosis diagnosis-box"><p>No diagnosis was made for this result.</p></div>'
+    items = "".join(f'<li class="diagnosis-{esc(i["kind"])}">{esc(i["text"])}</li>' for i in result.diagnosis)
+    note = f'<p class="pd-help">({esc(result.diagnosis_note)})</p>' if result.diagnosis_note else ""
+    return (f'<div class="pd-diagnosis diagnosis-box"><p>No plan meets every limit and rule. The least that would give '
+            f'one:</p><ul>{items}</ul>{note}</div>')
+
+
+def opportunity_html(row: dict, result) -> str:
+    """One row of explain.csv in words."""
+    if not row:
+        return ""
+    iid = row["id"]
+    if row["reversed_objective"] != row["reversed_objective"]:
+        return f'<div class="pd-explain opportunity-box"><p><b>{esc(iid)}</b> cannot be reversed: {esc(row["changes"])}</p></div>'
+    must = row.get("mandate_cost") == row.get("mandate_cost") and row.get("mandate_cost") is not None
+    if must:
+        what = (f"must be in; without that requirement the objective would be "
+                f"<b>{esc(score(max(row['mandate_cost'], 0.0)))}</b> higher: what the requirement costs")
+    else:
+        verb = "Taking it out" if row["selected"] else "Putting it in"
+        what = f"{verb} and re-optimising the rest lowers the objective by <b>{esc(score(row['opportunity_cost']))}</b>"
+    return (f'<div class="pd-explain opportunity-box"><p><b>{esc(iid)}</b> '
+            f'({"in the plan" if row["selected"] else "left out"}): {what}.</p>'
+            f'<p>What else changes: {esc(row["changes"])}.</p>'
+            f'<p class="pd-help">Objective with the decision reversed: {esc(score(row["reversed_objective"]))} '
+            f'({esc(row["reversed_status"])}).</p></div>')
+
+
+def marginal_html(table: pd.DataFrame | None, result) -> str:
+    """marginal.csv as a ranked table, with the LP dual as a guide."""
+    if table is None:
+        return ""
+    if table.empty:
+        return '<p class="pd-help">No limit binds: every limit has headroom.</p>'
+    kinds = result.portfolio.resources["kind"] if result is not None else pd.Series(dtype=str)
+    rows = []
+    for r in table.itertuples(index=False):
+        unit = "£" if kinds.get(r.resource) == "money" else "FTE"
+        step = money(r.step) if unit == "£" else f"{r.step:g} FTE"
+        dual = f"{r.lp_dual:,.2f}" if r.lp_dual == r.lp_dual else "-"
+        rows.append(f'<tr><th scope="row">{esc(r.resource)} {esc(r.period)}</th><td class="num">+{esc(step)}</td>'
+                    f'<td class="num">{esc(_score(r.objective_gain, signed=True))}</td>'
+                    f'<td class="num">{esc(f"{r.gain_per_unit:,.2f}")} per {unit}</td><td class="num">{esc(dual)}</td>'
+                    f'<td>{esc(r.status)}</td></tr>')
+    return ('<div class="pd-table-wrap"><table class="pd-table marginal-table"><caption>Each binding limit raised '
+            'by one step and the plan re-optimised, best first. The LP dual is only a guide: it prices a limit as '
+            'if initiatives could be taken in part.</caption><thead><tr><th scope="col">Limit</th>'
+            '<th scope="col">Step</th><th scope="col">Objective gained</th><th scope="col">Per unit</th>'
+            '<th scope="col">LP dual per unit</th><th scope="col">Status</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def alternative_options(alternatives) -> list[tuple[str, int]]:
+    """(label, index) for each alternative plan, for the compare view's picker."""
+    return [(f"{r.scenario.rsplit(' ', 1)[-1]}: objective {score(r.objective)}, "
+             f"{int(r.plan['selected'].sum())} initiatives", k) for k, r in enumerate(alternatives)]
+
+
 __all__ = ["headline_html", "status_html", "issues_html", "initiative_rows", "table_html", "compare_html",
-           "stress_html", "headline_figures", "changes_html"]
+           "stress_html", "headline_figures", "changes_html", "diagnosis_html", "opportunity_html",
+           "marginal_html", "alternative_options"]

@@ -39,7 +39,8 @@ _CACHE: OrderedDict[str, Result] = OrderedDict()
 
 # Traits that are inputs to the model: changing one makes the current plan stale.
 INPUT_TRAITS = ("capital", "revenue", "staff", "weights", "discount_rate", "external", "force_in", "force_out",
-                "time_limit", "gap", "solver", "keep_approved", "allow_stopping")
+                "time_limit", "gap", "solver", "keep_approved", "allow_stopping", "relief")
+ALTERNATIVES = (3, 0.02)  # how many other good plans the page looks for, and within what share of the best
 
 
 
@@ -112,6 +113,7 @@ class DashboardState(HasTraits):
     force_out = List(Unicode())
     keep_approved = Bool(False, help="keep every approved initiative at its approved start (changes.keep: start)")
     allow_stopping = Bool(False, help="work in flight may be stopped, paying its stop cost")
+    relief = List(help="scenario Adjustments (add) taken from a diagnosis: the what-if that gives a plan")
     time_limit = Float(DEFAULT_TIME_LIMIT)
     gap = Float(DEFAULT_GAP)
     solver = Unicode("highs")
@@ -131,6 +133,10 @@ class DashboardState(HasTraits):
     stress_table = Instance(pd.DataFrame, allow_none=True, help="prioritiser.stress's table (its stress.csv)")
     stress_label = Unicode("", help="the what-if the stress table was computed for")
     stress_progress = Float(0.0)
+    opportunity = Dict(help="the last opportunity cost asked for: a row of explain.csv")
+    marginal_table = Instance(pd.DataFrame, allow_none=True, help="prioritiser.explain(limits=True)'s marginal.csv")
+    alternatives = List(help="other good plans (Results of prioritiser.alternatives), best excluded")
+    explain_progress = Float(0.0)
     last_solve_seconds = Float(0.0, help="click to final result published (views updated), cache hits included")
     first_plan_seconds = Float(0.0, help="click to the first plan published (views updated)")
 
@@ -189,6 +195,7 @@ class DashboardState(HasTraits):
                 self.force_out = list(s.force_out)
                 self.keep_approved = s.changes.keep == "start"
                 self.allow_stopping = bool(s.allow_stopping)
+                self.relief = []
                 self.solver = scenario.solver.name
                 self.time_limit = min(float(scenario.solver.time_limit), DEFAULT_TIME_LIMIT)
                 self.gap = max(float(scenario.solver.gap), DEFAULT_GAP)
@@ -221,7 +228,7 @@ class DashboardState(HasTraits):
         base = self.base
         if base is None:
             raise RuntimeError("no scenario loaded")
-        extra = self.adjustments()
+        extra = self.adjustments() + list(self.relief)
         settings = {"weights": {**base.settings.weights, **{k: float(v) for k, v in self.weights.items()}},
                     "discount_rate": float(self.discount_rate), "external": bool(self.external),
                     "force_in": list(self.force_in), "force_out": list(self.force_out),
@@ -318,6 +325,8 @@ class DashboardState(HasTraits):
 
     def _publish(self, scenario: Scenario, result: Result) -> None:
         with self.hold_trait_notifications():
+            if self.result is None or result.starts != self.result.starts:  # explanations of another plan
+                self.opportunity, self.marginal_table, self.alternatives = {}, None, []
             self.solved_scenario = scenario
             self.stale = False
             self.notice = ""
@@ -343,7 +352,8 @@ class DashboardState(HasTraits):
         extra = scenario.adjustments[len(base.adjustments):] if base is not None else []
         for a in extra:
             span = a.start if a.start == a.end else f"{a.start}-{a.end}"
-            parts.append(f"{a.resource} {100 * (a.scale - 1):+.0f}% {span}")
+            change = f"{100 * (a.scale - 1):+.0f}%" if a.scale is not None else f"+{a.add:,.2f}".rstrip("0").rstrip(".")
+            parts.append(f"{a.resource} {change} {span}")
         if scenario.settings.force_in:
             parts.append("forced in: " + ", ".join(scenario.settings.force_in))
         if scenario.settings.force_out:
@@ -361,6 +371,72 @@ class DashboardState(HasTraits):
         if self.pinned is None or self.result is None or not self.result.has_plan:
             return None
         return whatif.compare(self.pinned, self.result)
+
+    # ------------------------------------------------------------------ explanations
+    def apply_diagnosis(self) -> str:
+        """Take the current (infeasible) result's diagnosis as a what-if: each shortfall added to its
+        limit and each forced-in initiative it names released, then solve. Returns what could not be
+        applied from the page (rules of the portfolio's own tables), in words ("" when none)."""
+        from prioritiser.diagnose import scenario_changes
+
+        if self.result is None or not self.result.diagnosis:
+            return ""
+        changes = scenario_changes(self.result.diagnosis)
+        with self.hold_trait_notifications():
+            self.relief = [*self.relief, *changes["adjustments"]]
+            self.force_in = [i for i in self.force_in if i not in changes["release"]]
+        self.solve()
+        rest = " ".join(item["text"] for item in changes["portfolio_rules"])
+        if rest:
+            self.notice = f"Applied what the page can change; the rest needs the portfolio's tables edited: {rest}"
+        return rest
+
+    def _explained(self):
+        if self.result is None or not self.result.has_plan or self.solved_scenario is None:
+            raise RuntimeError("optimise a plan first")
+        return self.solved_scenario, self.result
+
+    def _progress(self, done: int, total: int) -> None:
+        self.explain_progress = done / max(total, 1)
+
+    def explain_initiative(self, iid: str) -> dict:
+        """What reversing one initiative's decision costs (prioritiser.explain on the current plan)."""
+        from prioritiser.reversals import explain
+
+        scenario, result = self._explained()
+        found = explain(scenario, ids=[iid], base=result, out=Path(self._work.name) / "explain" / scenario.name,
+                        progress=self._progress)
+        self.opportunity = found.table.iloc[0].to_dict()
+        return self.opportunity
+
+    def explain_limits(self) -> pd.DataFrame:
+        """What one more step of each binding limit buys (prioritiser.explain --limits on the current plan)."""
+        from prioritiser.reversals import explain
+
+        scenario, result = self._explained()
+        self.explain_progress = 0.0
+        found = explain(scenario, limits=True, base=result, out=Path(self._work.name) / "limits" / scenario.name,
+                        progress=self._progress)
+        self.marginal_table = found.table
+        return found.table
+
+    def find_alternatives(self, count: int = ALTERNATIVES[0], within: float = ALTERNATIVES[1]) -> list:
+        """Other good plans (prioritiser.alternatives on the current plan), to pin as A and compare."""
+        from prioritiser.alternatives import alternatives
+
+        scenario, result = self._explained()
+        found = alternatives(scenario, count=count, within=within, base=result, time_limit=float(self.time_limit),
+                             out=Path(self._work.name) / "alternatives" / scenario.name)
+        self.alternatives = found.results[1:]
+        if not self.alternatives:
+            self.notice = found.text.splitlines()[-2].strip(" ()") if len(found.text.splitlines()) > 1 else ""
+        return self.alternatives
+
+    def pin_alternative(self, k: int) -> None:
+        """Keep alternative k (0 = the first) as plan A: the comparison then shows what it changes."""
+        alt = self.alternatives[k]
+        self.pinned_label = f"{alt.scenario}: {alt.message}"
+        self.pinned = alt
 
     # ------------------------------------------------------------------ funding-cut stress test
     def stress(self, cuts=STRESS_CUTS, resource: str = "capital", progress=None) -> pd.DataFrame:

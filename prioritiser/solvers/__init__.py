@@ -209,3 +209,11 @@ def solve(model: Model, name: str, time_limit: float, gap: float, start: np.ndar
         out = _search(session, model, out, gap, deadline, progress)
     out.seconds, out.tolerance = time.perf_counter() - t0, float(gap)
     return out
+
+
+def lp_duals(model: Model, time_limit: float = 10.0, threads: int | None = None) -> np.ndarray | None:
+    """The LP relaxation's row duals, as the objective gained per unit of each row's bound (>= 0 on a
+    binding upper limit of this maximisation); None when not solved in time. A guide for the
+    explanations only (an integer programme's value comes in whole initiatives), so one solver
+    answers it whichever the scenario names: HiGHS, whose duals are read directly."""
+    return open_session("highs", model, threads).duals(time_limit)

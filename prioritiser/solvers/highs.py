@@ -202,6 +202,18 @@ class Session:
             return None
         return np.asarray(lp.getSolution().col_value, dtype=float)
 
+    def duals(self, time_limit: float) -> np.ndarray | None:
+        """The LP relaxation's row duals: the objective gained per unit of each row's bound (for this
+        maximisation, >= 0 on a binding upper limit); None if not solved to optimality in time."""
+        lp = load(self.model, integer=False)
+        lp.setOptionValue("time_limit", float(max(0.1, time_limit)))
+        if self.threads:
+            lp.setOptionValue("threads", int(self.threads))
+        lp.solve()
+        if lp.getModelStatus() != _S.kOptimal:
+            return None
+        return np.asarray(lp.getSolution().row_dual, dtype=float)
+
 
 _banner_silenced: list = []
 

@@ -71,7 +71,7 @@ def test_keep_approved_starts_switch_diagnoses_the_cut(replan_app):
     replan_app.optimise.click()
     assert st.result.status.value == "infeasible"
     shown = text(replan_app.changes.value)
-    assert "The approved plan cannot be kept" in shown and "capital 2027/28: short by £" in shown
+    assert "The approved plan cannot be kept" in shown and "more capital in 2027/28 than the budget of £" in shown
     name, doc = st.scenario_yaml()
     assert yaml.safe_load(doc)["changes"]["keep"] == "start"
     replan_app.keep_approved.value = False

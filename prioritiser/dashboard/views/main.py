@@ -6,10 +6,12 @@ import ipywidgets as W
 from ..widgets import View, with_class
 from .compare import Compare
 from .downloads import Downloads
+from .explain import Diagnosis, Explain
 from .plan import ChangesPanel, Headline, InitiativeTable, Roadmap, Spend, StaffUse, StatusBar
 from .stress import Stress
 
-PANELS = (StatusBar, Headline, Roadmap, Spend, StaffUse, InitiativeTable, ChangesPanel, Compare, Stress, Downloads)
+PANELS = (StatusBar, Diagnosis, Headline, Roadmap, Spend, StaffUse, InitiativeTable, ChangesPanel, Explain, Compare,
+          Stress, Downloads)
 
 
 class MainArea(View):
