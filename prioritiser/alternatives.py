@@ -75,7 +75,8 @@ def _selection_rows(model, selected: np.ndarray) -> tuple[sp.csr_matrix, float]:
 def diversity_model(model, plans: list[np.ndarray], best: float, within: float):
     """The model with an objective floor, a no-good cut per plan and max-min difference t (the last column)."""
     n = model.n_cols
-    rows, lo, hi = [sp.csr_matrix(model.c.reshape(1, -1))], [floor(best, within)], [np.inf]
+    # the objective is c @ v plus the planning cycle's constant (stop costs, drop penalties)
+    rows, lo, hi = [sp.csr_matrix(model.c.reshape(1, -1))], [floor(best, within) - model.objective_constant], [np.inf]
     for selected in plans:
         d, size = _selection_rows(model, selected)
         rows += [d, d]
@@ -89,7 +90,8 @@ def diversity_model(model, plans: list[np.ndarray], best: float, within: float):
     spread = within * max(abs(best), 1.0) + 1e-3 * max(abs(best), 1.0) + 1.0
     c = np.concatenate([0.5 * model.c / spread, [1.0]])  # t first; among equals the higher objective
     N = len(model.portfolio.ids)
-    return dataclasses.replace(model, A=A, c=c, col_hi=np.concatenate([model.col_hi, [float(N)]]),
+    return dataclasses.replace(model, A=A, c=c, tiebreak=None, objective_constant=0.0,
+                               col_hi=np.concatenate([model.col_hi, [float(N)]]),
                                integer=np.concatenate([model.integer, [False]]),
                                row_lo=np.concatenate([model.row_lo, lo]), row_hi=np.concatenate([model.row_hi, hi]))
 
@@ -110,7 +112,7 @@ def _next_selection(model, plans, best, within, solver, time_limit, threads):
     if out.x is None:
         return None, out
     v = _plan_vector(model, np.asarray(out.x[:model.n_cols]))
-    ok = float(model.c @ v) >= floor(best, within) - 1e-6 * max(1.0, abs(best))
+    ok = model.objective(v) >= floor(best, within) - 1e-6 * max(1.0, abs(best))
     return (_selected(model, v), v) if ok else None, out
 
 

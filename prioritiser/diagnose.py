@@ -101,6 +101,8 @@ class Diagnosis:
     message: str = ""
     seconds: float = 0.0
     witness: dict = field(default_factory=dict, repr=False)  # the plan that fits once relaxed: starts, external
+    # a re-plan keeping approved starts whose fix is more money or staff: what to drop instead, limits held
+    within_limits: list[dict] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -110,7 +112,12 @@ class Diagnosis:
         lines = [head] + [f"  - {item['text']}" for item in self.items]
         if not self.proven:
             lines.append(f"  ({self.message or 'the smallest relaxation found in the time allowed, not proven least'})")
+        if self.within_limits:
+            lines += [WITHIN_LIMITS] + [f"  - {item['text']}" for item in self.within_limits]
         return "\n".join(lines)
+
+
+WITHIN_LIMITS = "Or, with every limit as it is:"
 
 
 # ------------------------------------------------------------------------------------ the elastic model
@@ -287,6 +294,11 @@ class _Steps:
     deadline: float  # for every step (time.perf_counter())
     proven: bool = True
     notes: list[str] = field(default_factory=list)
+    upper: np.ndarray | None = None  # column bounds of every step (default: the elastic model's)
+
+    def __post_init__(self):
+        if self.upper is None:
+            self.upper = self.e.model.col_hi
 
     def solve(self, cost: np.ndarray, hi: np.ndarray, start: np.ndarray | None, rows=None) -> tuple:
         """Minimise `cost` @ v within column bounds `hi` (and extra rows (A, lo, hi)): (v, proven)."""
@@ -312,7 +324,7 @@ class _Steps:
         m, e = self.e.model, self.e
         cost = np.zeros(m.n_cols)
         cost[e.indicator_col] = 1.0
-        v, proven = self.solve(cost, m.col_hi, None)
+        v, proven = self.solve(cost, self.upper, None)
         if v is not None and not proven:
             self.proven = False
             self.notes.append("the fewest relaxations were not proven within the time allowed")
@@ -328,7 +340,7 @@ class _Steps:
         cost[e.indicator_col] = e.groups["weight"].to_numpy(float)
         limits = e.limits
         cost[e.shortfall_col[limits]] = 1.0 / e.groups["size"].to_numpy(float)[limits]
-        better, proven = self.solve(cost, m.col_hi, None, (row, np.array([-np.inf]), np.array([count])))
+        better, proven = self.solve(cost, self.upper, None, (row, np.array([-np.inf]), np.array([count])))
         if better is None:
             return v
         if not proven:
@@ -338,7 +350,7 @@ class _Steps:
     def held(self, v: np.ndarray) -> np.ndarray:
         """Column bounds that keep what `v` relaxes, and no more."""
         e = self.e
-        hi = e.model.col_hi.copy()
+        hi = self.upper.copy()
         hi[e.indicator_col] = np.round(v[e.indicator_col])
         limits = e.limits
         hi[e.shortfall_col[limits]] = np.minimum(hi[e.shortfall_col[limits]], v[e.shortfall_col[limits]] + 1e-9)
@@ -352,7 +364,7 @@ class _Steps:
             if v[e.indicator_col[g]] < 0.5 or v[col] <= 0:
                 continue
             hi = self.held(v)
-            hi[col] = e.model.col_hi[col]
+            hi[col] = self.upper[col]
             cost = np.zeros(e.model.n_cols)
             cost[col] = 1.0
             better, proven = self.solve(cost, hi, v)
@@ -640,16 +652,20 @@ def _replan_relaxed(p: Portfolio, items: list[dict]) -> Portfolio:
 
 def scenario_changes(items: list[dict]) -> dict:
     """What of a diagnosis a scenario file can say (the dashboard's what-if): each shortfall as an
-    `add` adjustment on its resource and period, and the forced-in initiatives to release. Rules of
-    the portfolio itself (a mandate, a latest finish, a dependency) are returned apart: they are
-    changed in the portfolio's tables, not the scenario."""
+    `add` adjustment on its resource and period, the forced-in initiatives to release, and whether
+    work in flight must be allowed to stop. Returned apart: the approved plan's rules for single
+    initiatives (`changes` says them for all at once) and the rules of the portfolio itself (a
+    mandate, a latest finish, a dependency: changed in its tables, not the scenario)."""
     from .scenario import Adjustment
 
     adjustments = [Adjustment(i["resource"], add=i["shortfall"], start=i["period"], end=i["period"])
                    for i in items if i["kind"] == "limit"]
     release = [x for i in items if i.get("rule") == "force_in" for x in i["initiatives"]]
-    portfolio_rules = [i for i in items if i["kind"] == "rule" and i["rule"] != "force_in"]
-    return {"adjustments": adjustments, "release": release, "portfolio_rules": portfolio_rules}
+    replan = [i for i in items if i.get("rule") in ("approved_start", "approved", "max_moved")]
+    portfolio_rules = [i for i in items if i["kind"] == "rule" and i not in replan
+                       and i["rule"] not in ("force_in", "in_progress")]
+    return {"adjustments": adjustments, "release": release, "portfolio_rules": portfolio_rules,
+            "allow_stopping": any(i.get("rule") == "in_progress" for i in items), "replan_rules": replan}
 
 
 # ------------------------------------------------------------------------------------ the entry point
@@ -659,9 +675,9 @@ def diagnose(source, *, time_limit: float = 30.0, solver: str | None = None, thr
     """What makes a scenario infeasible and the least that would fix it.
 
     `source`: a scenario file, a Scenario, a Portfolio or a Model. `time_limit` is for the whole
-    diagnosis (its steps share it). A scenario with a plan gets an empty diagnosis."""
-    from .check import check_plan
-
+    diagnosis (its steps share it). A scenario with a plan gets an empty diagnosis. When the fix is
+    more money or staff for a re-plan that keeps approved starts, `Diagnosis.within_limits` also says
+    which approved initiatives cannot keep their starts within the limits as they are, and why."""
     t0 = time.perf_counter()
     p = _portfolio(source)
     name = (solver or (p.scenario.solver.name if p.scenario is not None else "highs")).lower()
@@ -674,15 +690,43 @@ def diagnose(source, *, time_limit: float = 30.0, solver: str | None = None, thr
                          "the elastic model had no plan in the time allowed", time.perf_counter() - t0)
     if np.round(v[e.indicator_col]).sum() == 0:
         return Diagnosis([], steps.proven, "the scenario has a plan: nothing needs relaxing", time.perf_counter() - t0)
-    v = steps.tidy(steps.shrink(steps.cheapest(v)))
-    items = _items(e, v)
-    witness = _witness(e, v)
+    items, witness = _found(p, steps, steps.tidy(steps.shrink(steps.cheapest(v))))
+    found = Diagnosis(items, steps.proven, "; ".join(steps.notes), time.perf_counter() - t0, witness)
+    if p.settings.changes.keep == "start" and any(item["kind"] == "limit" for item in items):
+        found.within_limits = _within_limits(p, e, name, threads, t0 + 1.5 * time_limit)
+    found.seconds = time.perf_counter() - t0
+    return found
+
+
+def _found(p: Portfolio, steps: _Steps, v: np.ndarray) -> tuple[list[dict], dict]:
+    """The items of the elastic plan `v` and its witness plan, which the independent checker must pass
+    against the portfolio with every item applied (else the diagnosis is not proven)."""
+    from .check import check_plan
+
+    items, witness = _items(steps.e, v), _witness(steps.e, v)
     check = check_plan(relaxed_portfolio(p, items), witness["starts"], witness["external"])
     if not check.ok:
         steps.proven = False
         steps.notes.append("the plan found with the relaxation failed the independent check: "
                            + "; ".join(check.violations[:3]))
-    return Diagnosis(items, steps.proven, "; ".join(steps.notes), time.perf_counter() - t0, witness)
+    return items, witness
+
+
+def _within_limits(p: Portfolio, e: _Elastic, solver: str, threads, deadline: float) -> list[dict]:
+    """Every limit held as it is: the fewest rules to drop, i.e. (a re-plan's rules weighing least)
+    which approved initiatives cannot keep their starts and what is in the way. [] when only more
+    money or staff can give a plan, or the steps found nothing in time."""
+    upper = e.model.col_hi.copy()
+    limits = e.limits
+    upper[e.shortfall_col[limits]] = 0.0
+    upper[e.indicator_col[limits]] = 0.0
+    steps = _Steps(e, solver, max(MIN_STEP_SECONDS, (deadline - time.perf_counter()) / 3), threads, deadline,
+                   upper=upper)
+    v = steps.fewest()
+    if v is None:
+        return []
+    items, _ = _found(p, steps, steps.tidy(steps.cheapest(v)))
+    return items if steps.proven else [dict(item, proven=False) for item in items]
 
 
 def _portfolio(source) -> Portfolio:

@@ -184,7 +184,7 @@ def explain_infeasible(result: Result, **options) -> None:
 
     t0 = time.perf_counter()
     found = find(result.model, **options)
-    result.diagnosis = found.items
+    result.diagnosis, result.diagnosis_within_limits = found.items, found.within_limits
     result.diagnosis_note = "" if found.proven else (found.message or "not proven least in the time allowed")
     result.timings["diagnosis"] = time.perf_counter() - t0
 

@@ -110,6 +110,10 @@ def diagnosis_lines(result: Result) -> list[str]:
     lines += [f"  - {item['text']}" for item in result.diagnosis]
     if result.diagnosis_note:
         lines.append(f"  ({result.diagnosis_note})")
+    if result.diagnosis_within_limits:
+        from .diagnose import WITHIN_LIMITS
+
+        lines += [WITHIN_LIMITS] + [f"  - {item['text']}" for item in result.diagnosis_within_limits]
     return lines
 
 

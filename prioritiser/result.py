@@ -92,6 +92,9 @@ class Result:
     explanations: dict = field(default_factory=dict)
     diagnosis: list = field(default_factory=list)  # infeasible: the least that would give a plan (diagnose.py)
     diagnosis_note: str = ""  # how sure the diagnosis is, when it is not proven least
+    # a re-plan keeping approved starts, fixed by more money or staff: the approved initiatives that
+    # cannot keep their starts with every limit as it is, and why (diagnose.py)
+    diagnosis_within_limits: list = field(default_factory=list)
 
     @property
     def has_plan(self) -> bool:
@@ -114,4 +117,5 @@ class Result:
                                                         "granularity": p.horizon.granularity.value},
             **({"diagnosis": self.diagnosis, "diagnosis_note": self.diagnosis_note}
                if self.status is Status.INFEASIBLE else {}),
+            **({"diagnosis_within_limits": self.diagnosis_within_limits} if self.diagnosis_within_limits else {}),
         }

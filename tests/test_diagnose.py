@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import yaml
 
@@ -256,3 +257,56 @@ def test_a_new_family_with_a_lower_bound_is_diagnosable(tmp_path, monkeypatch):
     assert d.proven
     assert d.items == [{"kind": "limit", "resource": "initiatives", "period": "horizon", "shortfall": 1.0,
                         "initiatives": [], "text": "target"}]
+
+
+# ---------------------------------------------------------------------------------------- re-planning
+
+def test_an_approved_plan_under_a_deep_capital_cut(tmp_path):
+    """The sample trust's approved plan (approved-2026-27.csv) kept at its starts (changes.keep: start)
+    with capital cut to 60% of the re-plan's from 2027/28: no plan. The diagnosis names each capital
+    year short, the approved initiatives (and mandatory ones) using it, and the least shortfall of
+    each; with every limit as it is, it names the approved initiatives that cannot keep their starts
+    and why. Each claim is tested by a fresh run of edited scenario files."""
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    path = tmp_path / "deep-cut.yaml"
+    path.write_text(yaml.safe_dump({"name": "deep-cut", "extends": str(root / "replan-capital-cut-10.yaml"),
+                                    "changes": {"keep": "start"}, "approved_plan": str(root / "approved-2026-27.csv"),
+                                    "adjustments": [{"resource": "capital", "scale": 0.6, "from": "2027/28"}]}))
+    r = prioritiser.run(path)
+    assert r.status == "infeasible" and r.diagnosis_note == ""
+    p = r.portfolio
+    limits = [i for i in r.diagnosis if i["kind"] == "limit"]
+    assert limits == r.diagnosis and {i["resource"] for i in limits} == {"capital"}
+    assert {i["period"] for i in limits} <= {"2027/28", "2028/29", "2029/30", "2030/31"}
+    for item in limits:  # what uses the limit: the approved plan kept and what must be in
+        assert item["initiatives"] and all(p.must_select[p.ids.get_loc(i)] for i in item["initiatives"])
+        assert any(i in p.approved.index for i in item["initiatives"]) and "kept at" in item["text"]
+    add = [{"resource": i["resource"], "from": i["period"], "to": i["period"], "add": i["shortfall"]} for i in limits]
+    fixed = solve(path, adjustments=add)
+    assert fixed.has_plan and check_plan(fixed.portfolio, fixed.starts, fixed.external_purchases).ok
+    assert all(fixed.starts[i] == a for i, a in zip(p.ids, p.approved_starts) if a >= 0)  # every start kept
+    for k in range(len(add)):  # each shortfall is the least, the others held
+        short = [dict(a, add=0.95 * a["add"]) if j == k else a for j, a in enumerate(add)]
+        assert solve(path, adjustments=short).status == "infeasible"
+    # with the limits as they are: the approved initiatives that cannot keep their starts, and why
+    within = r.diagnosis_within_limits
+    moved = [i["initiatives"][0] for i in within if i["rule"] == "approved_start"]
+    dropped = [i["initiatives"][0] for i in within if i["rule"] == "approved"]
+    assert moved and {i["rule"] for i in within} <= {"approved_start", "approved"}
+    assert set(moved + dropped) <= set(p.approved.index)
+    for item in within:
+        if item["rule"] == "approved_start":
+            assert "cannot keep its approved start" in item["text"] and "more capital in 20" in item["text"]
+    # the independent truth: the approved plan without them (the moved ones forced in) has a plan
+    approved = pd.read_csv(root / "approved-2026-27.csv")
+    approved.loc[approved["id"].isin(moved + dropped), ["selected", "start", "go_live"]] = [False, None, None]
+    approved.to_csv(tmp_path / "approved-less.csv", index=False)
+    released = solve(path, approved_plan=str(tmp_path / "approved-less.csv"), force_in=moved)
+    assert released.has_plan and check_plan(released.portfolio, released.starts, released.external_purchases).ok
+    summary = r.summary()
+    assert summary["diagnosis_within_limits"] == within
+    from prioritiser.report import console_summary
+
+    assert "Or, with every limit as it is:" in console_summary(r)

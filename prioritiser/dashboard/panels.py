@@ -211,12 +211,11 @@ def changes_html(result) -> str:
         return ""
     p = result.portfolio
     if result.diagnosis:
-        items = "".join(f"<li>{esc(item['text'])}</li>" for item in result.diagnosis)
         who = "".join(f"<li>{esc(line.strip())}</li>" for line in conflict_lines(result)[1:])
         who = f"<p>Approved initiatives in the way (what each uses at its approved start):</p><ul>{who}</ul>" \
             if who else ""
         return (f'<div class="pd-changes-box changes-box" role="alert"><p><b>The approved plan cannot be kept</b> '
-                f"under these settings: no plan meets every rule. In the way:</p><ul>{items}</ul>{who}<p>Find the "
+                f"under these settings: no plan meets every rule. In the way:</p>{diagnosis_list(result)}{who}<p>Find the "
                 "money or staff, or switch off <b>Keep approved starts</b> to see what the best re-plan changes.</p>"
                 "</div>")
     if not result.has_plan:
@@ -332,10 +331,23 @@ def diagnosis_html(result) -> str:
         return ""
     if not result.diagnosis:
         return '<div class="pd-diagnosis diagnosis-box"><p>No diagnosis was made for this result.</p></div>'
-    items = "".join(f'<li class="diagnosis-{esc(i["kind"])}">{esc(i["text"])}</li>' for i in result.diagnosis)
     note = f'<p class="pd-help">({esc(result.diagnosis_note)})</p>' if result.diagnosis_note else ""
     return (f'<div class="pd-diagnosis diagnosis-box"><p>No plan meets every limit and rule. The least that would give '
-            f'one:</p><ul>{items}</ul>{note}</div>')
+            f'one:</p>{diagnosis_list(result)}{note}</div>')
+
+
+def diagnosis_list(result) -> str:
+    """The diagnosis's items (a limit led by its name, in bold), then, for a re-plan whose fix is more
+    money or staff, the approved initiatives that cannot keep their starts with the limits as they are."""
+    from prioritiser.diagnose import WITHIN_LIMITS
+
+    def items(found) -> str:
+        return "".join(f'<li class="diagnosis-{esc(i["kind"])}">'
+                       + (f'<b>{esc(i["resource"])} {esc(i["period"])}</b>: ' if i["kind"] == "limit" else "")
+                       + f'{esc(i["text"])}</li>' for i in found)
+    within = result.diagnosis_within_limits
+    rest = f'<p>{esc(WITHIN_LIMITS)}</p><ul class="diagnosis-within">{items(within)}</ul>' if within else ""
+    return f"<ul>{items(result.diagnosis)}</ul>{rest}"
 
 
 def opportunity_html(row: dict, result) -> str:

@@ -385,10 +385,16 @@ class DashboardState(HasTraits):
         with self.hold_trait_notifications():
             self.relief = [*self.relief, *changes["adjustments"]]
             self.force_in = [i for i in self.force_in if i not in changes["release"]]
+            self.allow_stopping = self.allow_stopping or changes["allow_stopping"]
         self.solve()
-        rest = " ".join(item["text"] for item in changes["portfolio_rules"])
+        notes = [f"the approved plan's rules for single initiatives need the scenario's changes edited (or "
+                 f"Keep approved starts switched off): {' '.join(i['text'] for i in changes['replan_rules'])}"
+                 if changes["replan_rules"] else "",
+                 f"the rest needs the portfolio's tables edited: {' '.join(i['text'] for i in changes['portfolio_rules'])}"
+                 if changes["portfolio_rules"] else ""]
+        rest = "; ".join(filter(None, notes))
         if rest:
-            self.notice = f"Applied what the page can change; the rest needs the portfolio's tables edited: {rest}"
+            self.notice = f"Applied what the page can change; {rest}"
         return rest
 
     def _explained(self):
