@@ -24,6 +24,7 @@ limits covering them, as a trust's plan for the year would be) and has no unfini
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,39 @@ class Case:
 
     def with_scenario(self, **changes) -> "Case":
         return dataclasses.replace(self, scenario={**self.scenario, **changes})
+
+    def without_must_haves(self) -> "Case":
+        """The same case with no initiative mandatory and nothing forced in."""
+        tables = dict(self.tables)
+        tables["initiatives"] = tables["initiatives"].assign(mandatory="false")
+        return dataclasses.replace(self, tables=tables, scenario={**self.scenario, "force_in": []})
+
+
+_FITS_NOWHERE = re.compile(r"^(\S+) is (?:mandatory|forced in by the scenario) but fits at no start")
+
+
+def run_unless_unplaceable(case: Case, folder: Path):
+    """`prioritiser.run` of the case, or None when validation rejects it only because must-haves fit
+    at no start. That claim is confirmed here with the independent checker, not believed: with every
+    must-have flag lifted, each named initiative alone (nothing else selected) fails the checker at
+    every period of the horizon. (The checker is given no purchases, while validation allowed all
+    external staff: a start that fits only with purchases is caught by the solvers' cases, not here.)"""
+    import prioritiser
+    from prioritiser.check import check_plan
+
+    folder = Path(folder)
+    try:
+        return prioritiser.run(case.write(folder / "case"))
+    except prioritiser.InputError as exc:
+        errors = [i for i in exc.issues if i.severity == "error"]
+        named = [_FITS_NOWHERE.match(i.message) for i in errors]
+        if not errors or not all(named):
+            raise
+    relaxed = prioritiser.load(case.without_must_haves().write(folder / "relaxed"))
+    for iid in {m.group(1) for m in named}:
+        for start in range(relaxed.horizon.T):
+            assert not check_plan(relaxed, {iid: start}).ok, f"{iid} fits alone at {start}: validation said nowhere"
+    return None
 
 
 def _horizon(rng) -> Horizon:

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 import prioritiser
-from portfolios import random_case
+from portfolios import random_case, run_unless_unplaceable
 from prioritiser.result import GAP_SLACK, Status
 
 CASES = (1, 145)  # 39 initiatives over 9 quarters; 18 over 10 quarters with the start anomaly
@@ -81,7 +81,9 @@ def roles(c) -> list[str]:
 @pytest.mark.parametrize("seed", range(30))
 def test_more_budget_or_staff_never_lowers_the_proven_optimum(seed, tmp_path):
     c = random_case(seed, gap=0.0)
-    base = prioritiser.run(c.write(tmp_path / "base"))
+    base = run_unless_unplaceable(c, tmp_path / "base")
+    if base is None:
+        return  # a must-have fits at no start: more budget or staff may make it fit, so nothing to compare
     if base.status is not Status.OPTIMAL:
         assert base.status is Status.INFEASIBLE, base.message
         return
