@@ -11,13 +11,14 @@ import pandas as pd
 
 from .formatting import fte, money
 from .model import Model
+from .schema import RISK_RANGE_COLUMNS
 
 BINDING_SHARE = 0.005  # a limit binds when the plan uses it to within this share of its capacity
 VALUE_COLUMNS = ("pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost")
 TRAINING_COLUMNS = ("trainer_fte_periods", "clinical_fte_periods", "training_cost")
 # input columns the plan table does not pass through (it has its own columns for what matters)
 _MODEL_INPUTS = {"duration", "earliest_start", "latest_finish", "capital_cost", "revenue_cost", "running_cost",
-                 "benefit", "revenue", "ramp", "stop_cost"}
+                 "benefit", "revenue", "ramp", "stop_cost"} | {c.name for c in RISK_RANGE_COLUMNS}
 
 
 # ------------------------------------------------------------------------------------ plan table

@@ -6,7 +6,7 @@ strings as help text.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 REQUIRED = object()  # sentinel default: the column must be present and every cell filled
 
@@ -76,6 +76,24 @@ INITIATIVES = Table(
     "one row per candidate initiative",
     pattern_columns=(Column("score_", "number", 0.0, "0-5", "strategic alignment with an objective, e.g. score_trust", minimum=0, maximum=5),),
 )
+
+# ------------------------------------------------------------------- risk ranges (format v1.1, issue 13.4)
+# `<base>_low` and `<base>_high` of an initiative: the range of a triangular distribution whose most
+# likely value is the base column (blank = the base value). Only `prioritiser risk` reads them.
+RISK_RANGE_BASES = ("capital_cost", "benefit", "duration")
+
+
+def _range_column(base: Column, end: str) -> Column:
+    side = "lowest" if end == "low" else "highest"
+    return Column(f"{base.name}_{end}", base.type, None, base.unit,
+                  f"{side} plausible {base.name} for risk analysis (triangular, {base.name} most likely; "
+                  f"blank = {base.name})", minimum=base.minimum)
+
+
+RISK_RANGE_COLUMNS = tuple(_range_column(INITIATIVES.column(b), end) for b in RISK_RANGE_BASES
+                           for end in ("low", "high"))
+INITIATIVES = replace(INITIATIVES, columns=INITIATIVES.columns + RISK_RANGE_COLUMNS)
+# ------------------------------------------------------------------- end of risk ranges
 
 RESOURCES = Table(
     "resources", False, "resource",

@@ -24,8 +24,8 @@ from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon, clean_label, parse_period
 from .portfolio import Portfolio, no_approved_plan
 from .scenario import CONTROL, Changes, Scenario, control_characters, read_scenario
-from .schema import (APPROVED_PLAN, ID_PATTERN, MONEY_RESOURCES, REFERENCES, TABLES, TRAINING_RESOURCES, Column,
-                     Table)
+from .schema import (APPROVED_PLAN, ID_PATTERN, MONEY_RESOURCES, REFERENCES, RISK_RANGE_BASES, TABLES,
+                     TRAINING_RESOURCES, Column, Table)
 from .tables import RawTable, ReadResult, portfolio_files, read_csv_table, read_portfolio
 
 _TRUE = {"true", "yes", "y", "1", "t"}
@@ -893,6 +893,32 @@ def _training_demands(ctx: _Context, initiatives: pd.DataFrame, resources: pd.Da
     return pd.concat(frames, ignore_index=True)[columns]
 
 
+# ------------------------------------------------------------------------------- risk ranges (format v1.1)
+
+
+def _check_risk_ranges(ctx: _Context) -> None:
+    """Each `<base>_low` <= base <= `<base>_high` (blank ends are the base value), one error per cell."""
+    ini = ctx.t["initiatives"]
+    for base in RISK_RANGE_BASES:
+        value = ini[base]
+        for end, wrong, word in (("low", lambda lo, b: lo > b, "above"), ("high", lambda hi, b: hi < b, "below")):
+            col = f"{base}_{end}"
+            bound = ini[col]
+            bad = bound.notna() & value.notna() & wrong(bound, value)
+            for i in ini.index[bad.to_numpy()]:
+                ctx.error("initiatives", f"{col} {bound[i]:,.10g} is {word} {base} {value[i]:,.10g}: a risk range "
+                          f"needs {base}_low <= {base} <= {base}_high", ini.at[i, "_row"], col)
+
+
+def _risk_ranges(ini: pd.DataFrame, initiatives: pd.DataFrame) -> None:
+    """The range columns on the Portfolio's initiatives, blanks filled with the base value."""
+    for base in RISK_RANGE_BASES:
+        for end in ("low", "high"):
+            col = f"{base}_{end}"
+            filled = ini[col].astype(float).where(ini[col].notna(), initiatives[base].astype(float))
+            initiatives[col] = filled.astype(initiatives[base].dtype)
+
+
 def _check_scenario_names(ctx: _Context) -> None:
     """Adjusted resources exist; every alignment weight has a score column to weigh."""
     scenario = ctx.scenario
@@ -973,6 +999,7 @@ def _initiatives_table(ctx: _Context) -> pd.DataFrame:
     initiatives["status"] = ini["status"].where(ini["status"] != "", "proposed")
     # stop_cost means something only for work in progress (a warning said so)
     initiatives["stop_cost"] = ini["stop_cost"].astype(float).where(initiatives["status"] == "in_progress", 0.0)
+    _risk_ranges(ini, initiatives)
     passthrough = [c for c in ini.columns if c not in initiatives.columns and c not in ("id", "_row")]
     for col in passthrough:
         initiatives[col] = ini[col].astype(float) if col.startswith("score_") else ini[col]
@@ -1116,7 +1143,7 @@ _RULES = (_check_presence, _check_characters, _type_tables, _check_initiatives, 
           _check_training_resources, _check_references, _check_offsets, _check_periods, _check_funding,
           _check_dependency_graph, _check_status, _read_approved_plan, _check_forced, _check_kept,
           _check_must_select, _check_training_windows,
-          _check_scenario_names, _warn_coverage)
+          _check_scenario_names, _warn_coverage, _check_risk_ranges)
 
 
 def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
