@@ -20,7 +20,7 @@ _PUBLIC = {
     "load": "validate", "validate": "validate", "Status": "result", "Result": "result", "run": "engine",
     "check_plan": "check", "run_batch": "batch", "BatchResult": "batch", "compare": "whatif",
     "stress": "whatif", "frontier": "whatif", "SOLVER_NAMES": "solvers", "diagnose": "diagnose",
-    "explain": "reversals", "alternatives": "alternatives",
+    "explain": "reversals", "alternatives": "alternatives", "risk": "risk", "simulate": "risk",
 }
 
 __all__ = [*_PUBLIC, "__version__"]

@@ -1,4 +1,4 @@
-"""`prioritiser validate|run`: the command line. Exit codes: 0 plan found (or input valid),
+"""`prioritiser validate|run|...|risk`: the command line. Exit codes: 0 plan found (or input valid),
 1 invalid input, 2 infeasible, 3 no plan (solver error, time limit without a plan, failed check),
 130 interrupted (Ctrl-C or SIGTERM: nothing half-written is left; a batch keeps what finished)."""
 from __future__ import annotations
@@ -243,6 +243,119 @@ def cmd_alternatives(args) -> int:
     return EXIT_OK
 
 
+def _risk_out(args, scenario) -> tuple[Path, str | None]:
+    """The risk folder, and why it may not be used (it holds the user's input or other files)."""
+    from .risk import RISK_FILES
+
+    out_dir = Path(args.out) if args.out else Path("results") / f"{scenario.name}-risk"
+    out = out_dir.resolve()
+    for path in [scenario.portfolio.resolve(), *(f.resolve() for f in scenario.files)]:
+        if out == path or path.is_relative_to(out):
+            return out_dir, f"--out {out_dir} holds your input ({path}); choose another folder"
+    if out.exists():
+        others = sorted(f.name for f in out.iterdir() if f.name not in RISK_FILES) if out.is_dir() else [out.name]
+        if others:
+            return out_dir, (f"--out {out_dir} already exists and is not a prioritiser risk folder (it holds "
+                             f"{', '.join(others[:3])}); choose another folder")
+    return out_dir, None
+
+
+def _risk_plan(args, scenario):
+    """Solve the scenario for the plan to hold fixed, with the live progress line."""
+    from .engine import run
+    from .progress import LiveLine
+
+    live = LiveLine(sys.stderr) if not args.quiet else None
+
+    def progress(event):
+        if event.stage == "solving" and not args.quiet:
+            print(f"Solving {event.scenario} for the plan to test ({event.solver}, time limit "
+                  f"{event.time_limit:g} s) ...", flush=True)
+        if live is not None:
+            live(event)
+    progress.wants_plans = live is not None and live.enabled
+    try:
+        return run(scenario, progress=progress, **_options(args))
+    finally:
+        if live is not None:
+            live.close()
+
+
+def cmd_risk(args) -> int:
+    from .report import console_summary
+    from .risk import has_ranges, risk, risk_text, write_risk
+    from .scenario import load_scenario
+
+    if args.samples < 1:
+        print("ERROR: --samples must be at least 1", file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        scenario = load_scenario(args.scenario)
+        out_dir, problem = _risk_out(args, scenario)
+        if problem:
+            print(f"ERROR: {problem}", file=sys.stderr)
+            return EXIT_INPUT
+        result = _risk_plan(args, scenario)
+        if not result.has_plan:
+            print(console_summary(result))
+            print("ERROR: there is no plan to test for risk", file=sys.stderr)
+            return EXIT_INFEASIBLE if result.status.value == "infeasible" else EXIT_NO_PLAN
+        if not has_ranges(result.portfolio.initiatives) and not args.quiet:
+            print("note: no initiative has a range (capital_cost_low/_high, benefit_low/_high, duration_low/_high), "
+                  "so every draw is the plan as it stands")
+        bar = _sample_bar(args)
+        sim = risk(scenario, args.samples, args.seed, reoptimise=args.reoptimise, out=out_dir, result=result,
+                   workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=bar,
+                   batch_progress=not args.quiet, **_options(args))
+    except InputError as exc:
+        _print_issues(exc.issues, sys.stderr)
+        return EXIT_INPUT
+    except ValueError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    written = write_risk(sim, result, out_dir)
+    print(risk_text(sim, result))
+    print(f"Results in {written}")
+    return EXIT_OK
+
+
+def _sample_bar(args):
+    """Progress of the held-fixed draws on stderr (blocks of samples), when there are many."""
+    if args.quiet or args.samples < 20_000:
+        return None
+
+    def show(done, total):
+        print(f"\r  simulated {done:,} of {total:,} draws", end="\n" if done == total else "", file=sys.stderr,
+              flush=True)
+    return show
+
+
+def _add_risk(sub) -> None:
+    k = _command(sub, "risk", "how sure the plan is: NPV and overspend under ranges of cost, benefit and duration",
+                 "  prioritiser risk scenarios/baseline.yaml --samples 10000 --seed 1\n"
+                 "  prioritiser risk scenarios/baseline.yaml --samples 50 --seed 1 --reoptimise --workers 2\n",
+                 cmd_risk)
+    k.description += ("\n\nThe scenario's plan is solved, then held fixed (same starts) under N draws of each "
+                      "initiative's capital_cost, benefit and duration from its triangular range "
+                      "(<column>_low, <column>_high; the column's value most likely): NPV quantiles, the chance "
+                      "each financial year's capital and revenue budget is overspent, and what drives it. With "
+                      "--reoptimise each draw is also solved afresh (through the batch runner), giving how often "
+                      "each initiative is selected. Writes risk.csv, risk-drivers.csv, risk-samples.csv, "
+                      "plan.csv and npv-fan.png (and risk-selection.csv, selection-frequency.png).")
+    k.add_argument("scenario", help="the scenario file (YAML), e.g. scenarios/baseline.yaml")
+    k.add_argument("--samples", type=int, default=10_000, metavar="N", help="draws")
+    k.add_argument("--seed", type=int, default=0, metavar="S", help="random seed: the same seed gives the same draws")
+    k.add_argument("--reoptimise", action="store_true",
+                   help="also solve every draw afresh and report each initiative's selection frequency (one solve "
+                        "per draw: use a small N) (default: off)")
+    k.add_argument("--out", metavar="DIR", default=None, help="output folder (default: results/<scenario name>-risk/)")
+    k.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="with --reoptimise: local processes, or a dask.distributed cluster")
+    k.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="dask scheduler address (default: a local cluster)")
+    _solve_options(k)
+
+
 class _Help(argparse.RawDescriptionHelpFormatter):
     """Every option's help says its default (added here unless the help says it already);
     descriptions and examples keep their lines."""
@@ -422,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_frontier(sub)
     _add_explain(sub)
     _add_alternatives(sub)
+    _add_risk(sub)
     from .dashboard.serve import add_parser as add_dashboard_parser
 
     add_dashboard_parser(sub)

@@ -517,7 +517,8 @@ def _pyplot():
 
 
 def _pounds(v, _=None) -> str:
-    return f"£{v / 1e6:,.1f}m" if abs(v) >= 1e6 else f"£{v:,.0f}"
+    sign = "-" if v < 0 else ""
+    return f"{sign}£{abs(v) / 1e6:,.1f}m" if abs(v) >= 1e6 else f"{sign}£{abs(v):,.0f}"
 
 
 def fan_chart(sim: Simulation, name: str, path: Path) -> None:
