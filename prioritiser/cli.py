@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import textwrap
 from pathlib import Path
 
 from .errors import InputError, Issue
@@ -304,6 +305,9 @@ def cmd_risk(args) -> int:
             print("note: no initiative has a range (capital_cost_low/_high, benefit_low/_high, duration_low/_high), "
                   "so every draw is the plan as it stands")
         bar = _sample_bar(args)
+        if not args.quiet:
+            then = ", then solving each afresh" if args.reoptimise else ""
+            print(f"Drawing {args.samples:,} samples (seed {args.seed}) of the plan held fixed{then} ...", flush=True)
         sim = risk(scenario, args.samples, args.seed, reoptimise=args.reoptimise, out=out_dir, result=result,
                    workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=bar,
                    batch_progress=not args.quiet, **_options(args))
@@ -331,20 +335,23 @@ def _sample_bar(args):
 
 
 def _add_risk(sub) -> None:
-    k = _command(sub, "risk", "how sure the plan is: NPV and overspend under ranges of cost, benefit and duration",
+    summary = "how sure the plan is: NPV and overspend under ranges of cost, benefit and duration"
+    k = _command(sub, "risk", summary,
                  "  prioritiser risk scenarios/baseline.yaml --samples 10000 --seed 1\n"
                  "  prioritiser risk scenarios/baseline.yaml --samples 50 --seed 1 --reoptimise --workers 2\n",
                  cmd_risk)
-    k.description += ("\n\nThe scenario's plan is solved, then held fixed (same starts) under N draws of each "
-                      "initiative's capital_cost, benefit and duration from its triangular range "
-                      "(<column>_low, <column>_high; the column's value most likely): NPV quantiles, the chance "
-                      "each financial year's capital and revenue budget is overspent, and what drives it. With "
-                      "--reoptimise each draw is also solved afresh (through the batch runner), giving how often "
-                      "each initiative is selected. Writes risk.csv, risk-drivers.csv, risk-samples.csv, "
-                      "plan.csv and npv-fan.png (and risk-selection.csv, selection-frequency.png).")
+    k.description += "\n\n" + textwrap.fill(
+        "The scenario's plan is solved, then held fixed (the same starts) under N draws of each initiative's "
+        "capital_cost, benefit and duration from its triangular range (<column>_low, <column>_high; the "
+        "column's value most likely): NPV quantiles, the chance each financial year's capital and revenue "
+        "budget is overspent, and the initiatives that drive it. With --reoptimise each draw is also solved "
+        "afresh through the batch runner, giving how often each initiative is selected. Writes risk.csv, "
+        "risk-drivers.csv, risk-samples.csv, plan.csv and npv-fan.png (with --reoptimise also "
+        "risk-selection.csv, selection-frequency.png and samples/).", 100, break_on_hyphens=False)
     k.add_argument("scenario", help="the scenario file (YAML), e.g. scenarios/baseline.yaml")
-    k.add_argument("--samples", type=int, default=10_000, metavar="N", help="draws")
-    k.add_argument("--seed", type=int, default=0, metavar="S", help="random seed: the same seed gives the same draws")
+    k.add_argument("--samples", type=int, default=10_000, metavar="N", help="draws from the ranges")
+    k.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="random seed: the same seed gives the same draws (default: 0)")
     k.add_argument("--reoptimise", action="store_true",
                    help="also solve every draw afresh and report each initiative's selection frequency (one solve "
                         "per draw: use a small N) (default: off)")
@@ -353,7 +360,10 @@ def _add_risk(sub) -> None:
                    help="with --reoptimise: local processes, or a dask.distributed cluster")
     k.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="dask scheduler address (default: a local cluster)")
-    _solve_options(k)
+    k.add_argument("--workers", type=int, default=None,
+                   help="with --reoptimise: draws solved at once (default: one per core)")
+    _solve_options(k, many=False)
+    k.add_argument("--quiet", action="store_true", help="print only the summary: no progress (default: off)")
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):

@@ -215,8 +215,8 @@ def _money_use(plan: _Plan, d: np.ndarray, capital: np.ndarray) -> tuple[np.ndar
                         np.where((q["kind"] == "build")[None, :, None], build[:, o], since[:, o] >= 0))
         slot = np.zeros((len(o), m * len(plan.money)))
         slot[np.arange(len(o)), o * len(plan.money) + q["resource"]] = 1.0
-        add = np.einsum("nqt,qs->nst", mask * q["amount"][None, :, None], slot)
-        use += add.reshape(n, m, len(plan.money), plan.T)
+        add = np.matmul((mask * q["amount"][None, :, None]).transpose(0, 2, 1), slot)  # (n, T, slots): BLAS
+        use += add.transpose(0, 2, 1).reshape(n, m, len(plan.money), plan.T)
     return use, since
 
 
@@ -239,8 +239,9 @@ def _evaluate(plan: _Plan, capital: np.ndarray, benefit: np.ndarray, d: np.ndarr
     fy = np.zeros((plan.T, len(plan.years)))
     fy[np.arange(plan.T), plan.fy_of] = 1.0
     r, landed = plan.rows, _landed(plan, d)
-    limit = r["amount"][None, :] + (landed * plan.funding["amount"][None, :]) @ _onehot(plan.funding["row"], len(r["amount"]))
-    used = np.einsum("njt,jt->nj", per_period[:, r["resource"]], r["incidence"])
+    landing = (landed * plan.funding["amount"][None, :]) @ _onehot(plan.funding["row"], len(r["amount"]))
+    limit = r["amount"][None, :] + landing
+    used = (per_period[:, r["resource"]] * r["incidence"][None]).sum(axis=2)  # (n, J)
     over = used > limit + TOLERANCE * np.abs(limit) + TOLERANCE  # (n, J)
     over_my = np.zeros((len(d), len(plan.money), len(plan.years)), bool)
     for j in range(len(r["amount"])):  # capacity rows: a handful; never a loop over samples
@@ -304,7 +305,7 @@ def simulate(result, samples: int = 10_000, seed: int = 0, progress=None) -> Sim
     for planned, block in _blocks(plan, draws, progress):
         parts.append(block)
         over = block.overspent.astype(float)
-        extra = extra + np.einsum("nkmy,nmy->kmy", block.own - planned.own, over)
+        extra = extra + ((block.own - planned.own) * over[:, None]).sum(axis=0)
         lost = lost + _lost_funding(plan, planned.landed, block.landed, over)
         count = count + over.sum(axis=0)
     npv = np.concatenate([b.npv for b in parts])

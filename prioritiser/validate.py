@@ -896,11 +896,18 @@ def _training_demands(ctx: _Context, initiatives: pd.DataFrame, resources: pd.Da
 # ------------------------------------------------------------------------------- risk ranges (format v1.1)
 
 
+def _given(ini: pd.DataFrame, base: str) -> pd.Series:
+    """The base column as the user gave it: `<base>_given` where a rule has replaced it (optimism bias
+    uplifts capital_cost and duration and keeps the figures as given there), else the column itself."""
+    return ini[f"{base}_given"] if f"{base}_given" in ini else ini[base]
+
+
 def _check_risk_ranges(ctx: _Context) -> None:
-    """Each `<base>_low` <= base <= `<base>_high` (blank ends are the base value), one error per cell."""
+    """Each `<base>_low` <= base <= `<base>_high` (blank ends are the base value), one error per cell,
+    against the figures as given (the cells the user can see)."""
     ini = ctx.t["initiatives"]
     for base in RISK_RANGE_BASES:
-        value = ini[base]
+        value = _given(ini, base)
         for end, wrong, word in (("low", lambda lo, b: lo > b, "above"), ("high", lambda hi, b: hi < b, "below")):
             col = f"{base}_{end}"
             bound = ini[col]
@@ -911,12 +918,19 @@ def _check_risk_ranges(ctx: _Context) -> None:
 
 
 def _risk_ranges(ini: pd.DataFrame, initiatives: pd.DataFrame) -> None:
-    """The range columns on the Portfolio's initiatives, blanks filled with the base value."""
+    """The range columns on the Portfolio's initiatives, blanks filled with the base value. Where the base
+    was uplifted (optimism bias), the range moves with it: money ends scale by the same factor, duration
+    ends shift by the same number of periods, so the triangle keeps its shape around the uplifted base."""
     for base in RISK_RANGE_BASES:
+        given, used = _given(ini, base).astype(float), initiatives[base].astype(float)
         for end in ("low", "high"):
             col = f"{base}_{end}"
-            filled = ini[col].astype(float).where(ini[col].notna(), initiatives[base].astype(float))
-            initiatives[col] = filled.astype(initiatives[base].dtype)
+            bound = ini[col].astype(float).where(ini[col].notna(), given)
+            if base == "duration":
+                moved = bound + (used - given)
+            else:
+                moved = bound * np.divide(used, given, out=np.ones(len(used)), where=given.to_numpy() > 0)
+            initiatives[col] = moved.where(given != used, bound).astype(initiatives[base].dtype)
 
 
 def _check_scenario_names(ctx: _Context) -> None:

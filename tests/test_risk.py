@@ -87,6 +87,26 @@ def test_a_negative_range_end_is_an_error(tmp_path):
     assert {(i.row, i.column) for i in exc.value.errors} == {(2, "capital_cost_low"), (2, "duration_low")}
 
 
+def test_ranges_move_with_an_uplifted_base():
+    """Where a rule has uplifted the base (optimism bias keeps the figure as given in `<base>_given`), the
+    range is checked against the given figure and moves with the uplift: money ends by the same factor,
+    duration ends by the same number of periods."""
+    from prioritiser.validate import _risk_ranges
+
+    ini = pd.DataFrame({"capital_cost": [154.0, 50.0], "capital_cost_given": [100.0, 50.0],
+                        "capital_cost_low": [95.0, np.nan], "capital_cost_high": [130.0, 70.0],
+                        "benefit": [10.0, 10.0], "benefit_low": [8.0, np.nan], "benefit_high": [np.nan, 12.0],
+                        "duration": [5.0, 2.0], "duration_given": [4.0, 2.0], "duration_low": [np.nan, np.nan],
+                        "duration_high": [6.0, 3.0]})
+    out = pd.DataFrame({"capital_cost": ini["capital_cost"], "benefit": ini["benefit"],
+                        "duration": ini["duration"].astype(int)})
+    _risk_ranges(ini, out)
+    assert out.loc[0, ["capital_cost_low", "capital_cost_high"]].tolist() == pytest.approx([146.3, 200.2])
+    assert out.loc[1, ["capital_cost_low", "capital_cost_high"]].tolist() == [50.0, 70.0]  # not uplifted
+    assert out.loc[0, ["duration_low", "duration_high"]].tolist() == [5, 7]
+    assert out.loc[0, ["benefit_low", "benefit_high"]].tolist() == [8.0, 10.0]
+
+
 # ----------------------------------------------------------------------------------------- draws
 
 
@@ -193,6 +213,34 @@ def test_each_draw_is_what_the_independent_checker_makes_of_it(trust):
                 sum(used[res, t] for t in range(p.horizon.T) if p.horizon.fy_label_of(t) == fy))
 
 
+@pytest.mark.parametrize("seed", [13, 19])
+def test_draws_of_a_random_portfolio_with_the_planning_cycle_against_the_checker(seed, tmp_path):
+    """Work in flight (stopped too), training, gated funding and external staff, with wide ranges."""
+    case = random_case(seed, cycle=True)
+    ini = case.tables["initiatives"].copy()
+    ini["capital_cost_low"] = ini["capital_cost"] * 0.7
+    ini["capital_cost_high"] = ini["capital_cost"] * 1.6
+    ini["benefit_low"] = ini["benefit"] * 0.5
+    ini["benefit_high"] = ini["benefit"] * 1.2
+    ini["duration_low"] = np.maximum(1, ini["duration"] - 1)
+    ini["duration_high"] = ini["duration"] + 2
+    case = dataclasses.replace(case, tables={**case.tables, "initiatives": ini})
+    r = prioritiser.run(case.write(tmp_path))
+    assert r.has_plan
+    n = 30
+    sim, draws = simulate(r, n, seed=seed), draw(r.portfolio.initiatives, n, seed)
+    assert len(set(np.round(sim.npv, 6))) > 1
+    for k in range(n):
+        p = drawn_portfolio(r.portfolio, draws, k)
+        report = check_plan(p, r.starts, r.external_purchases)
+        c = report.components
+        npv = c["pv_benefit"] + c["pv_revenue"] - c["pv_cost"] - c["pv_external"] - c.get("stop_cost", 0.0)
+        assert sim.npv[k] == pytest.approx(npv, rel=1e-9, abs=1e-6)
+        used = {(res, int(t)): u for res, t, u in report.usage[["resource", "period", "used"]].itertuples(index=False)}
+        for (res, fy), over in year_overspent(p, r.starts, used).items():
+            assert bool(sim.overspent.at[k, f"{res}_{fy}"]) == over, (k, res, fy)
+
+
 # Two years of quarters. A (capital 100 over 2 quarters from Q3, no sooner) spills into 2027/28 when it
 # takes 3 (chance 1/3), over that year's 40 when its capital is above 120 (chance 1/3); B (capital 60,
 # 1 quarter) starts in Q1. 2026/27's limit of 170 holds A + B as planned (160) but not always as drawn.
@@ -288,6 +336,20 @@ def test_reoptimised_frequencies_are_those_of_each_draw_solved_alone(tmp_path):
         assert freq[iid] == sum(iid in c for c in chosen) / n
     assert 0 < freq["C"] < 1 and 0 < freq["D"] < 1  # the draws really change the choice
     assert (selection["samples_solved"] == n).all()
+
+
+@pytest.mark.slow  # a Dask cluster and a fresh interpreter per draw: tens of seconds on a busy machine
+def test_reoptimised_on_dask_selects_as_locally(tmp_path):
+    from distributed import LocalCluster
+
+    path = write_case(tmp_path / "case", CHOICE)
+    local, npv_local, _ = reoptimise_samples(path, 3, 17, tmp_path / "local", workers=1)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask, npv_dask, batch = reoptimise_samples(path, 3, 17, tmp_path / "dask", executor="dask",
+                                                   scheduler=cluster.scheduler_address)
+    assert len(batch.solved) == 3
+    pd.testing.assert_frame_equal(local, dask)
+    assert np.array_equal(npv_local, npv_dask)
 
 
 # ----------------------------------------------------------------------------------------- command line
