@@ -129,7 +129,7 @@ def _plan_demands(p, sel: np.ndarray, money: list[str]) -> dict[str, np.ndarray]
             "amount": dem["amount"].to_numpy(float), "training": training}
 
 
-def _plan_rows(p, money: list[str], years: list[str], fy_of: np.ndarray, sel: np.ndarray) -> tuple[dict, dict]:
+def _plan_rows(p, money: list[str], fy_of: np.ndarray, sel: np.ndarray) -> tuple[dict, dict]:
     """The money capacity rows (each a limit of its own) and the funding that lands on them."""
     cap = p.capacity
     keep = np.flatnonzero(cap["resource"].isin(money).to_numpy() & (cap["periods"].map(len) > 0).to_numpy())
@@ -173,7 +173,7 @@ def plan_of(result) -> _Plan:
                                       if r not in ("capital", "revenue")]
     years = list(dict.fromkeys(H.fy_label_of(t) for t in range(H.T)))
     fy_of = np.array([years.index(H.fy_label_of(t)) for t in range(H.T)], np.int64)
-    rows, funding = _plan_rows(p, money, years, fy_of, sel)
+    rows, funding = _plan_rows(p, money, fy_of, sel)
     col = lambda name, kind=float: ini[name].to_numpy(kind)[sel]  # noqa: E731
     return _Plan(T=H.T, discount=p.discount(), sel=sel,
                  start=np.array([result.starts[p.ids[i]] for i in sel], np.int64),
