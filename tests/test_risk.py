@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import prioritiser
-from known import write_case
+from conftest import write_case
 from portfolios import random_case
 from prioritiser.check import check_plan
 from prioritiser.cli import main
