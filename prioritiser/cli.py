@@ -7,8 +7,8 @@ import argparse
 import os
 import signal
 import sys
-import threading
 import textwrap
+import threading
 from pathlib import Path
 
 from .errors import InputError, Issue
