@@ -1,18 +1,24 @@
 """Performance benchmarks (minutes; not part of `make test`). Writes benchmarks/results/*.json and
 the tables in docs/performance.md between the BENCHMARK markers.
 
-    .venv/bin/python benchmarks/run.py [--time-limit 60] [--only synth-200,quarterly-500] [--no-write]
+    .venv/bin/python benchmarks/run.py [--limit 10,60] [--compare] [--only synth-200,quarterly-500] [--no-write]
 
-Measured in one run, per instance of ../shared/benchmarks/synthetic/:
+Measured in one run, per instance of ../shared/benchmarks/synthetic/ and per time limit:
   - model build time (ours) and, at the largest size, the same MILP built the plain PuLP way;
-  - the rank-and-place (greedy) baseline; time to the first plan; objective, bound and gap at the
-    time limit; the ratio to the reference objective of values.csv (a 300 s reference solve).
+  - the rank-and-place (greedy) baseline; time to the first plan, to the first plan from the LP
+    relaxation (solvers/firstplan.py) and to the first plan within 3% of the reference; objective,
+    bound and gap at the time limit; the ratio to the reference objective of values.csv (a 300 s
+    reference solve);
+  - with --compare, each instance is also solved without the first plan from the LP (the policy
+    before it), right after the same instance with it, so the two are side by side under the same load.
+The machine's load average is recorded before and after each solve (the machine may be shared).
 Plus model build time on generated larger portfolios (initiatives resampled from synth-2000).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -45,12 +51,27 @@ def best_of(fn, repeat=3):
     return min(times), out
 
 
-def bench_instance(name: str, time_limit: float, reference: dict, compare_pulp: bool) -> dict:
+class Clock:
+    """Progress callback: when each plan arrived, and its value by our own numbers (c @ x)."""
+
+    def __init__(self, model):
+        self.model, self.t0, self.plans = model, time.perf_counter(), []
+
+    def __call__(self, x=None, bound=None):
+        if x is not None and len(x) == self.model.n_cols:
+            self.plans.append((time.perf_counter() - self.t0, float(self.model.c @ x)))
+
+    def first_reaching(self, value: float) -> float | None:
+        return next((t for t, v in self.plans if v >= value), None)
+
+
+def bench_instance(name: str, time_limit: float, reference: dict, compare_pulp: bool, first_plan: bool = True) -> dict:
     path = SYNTH / name / "scenario.yaml"
     portfolio = prioritiser.load(path)
     build_s, model = best_of(lambda: build_model(portfolio))
     row = {"instance": name, "initiatives": len(portfolio.initiatives), "columns": model.n_cols,
-           "rows": model.A.shape[0], "nonzeros": int(model.A.nnz), "build_s": build_s}
+           "rows": model.A.shape[0], "nonzeros": int(model.A.nnz), "build_s": build_s,
+           "time_limit": time_limit, "policy": "LP first plan" if first_plan else "before (rank-and-place start)"}
     if compare_pulp:
         from pulp_loop_model import build_pulp_loop_model
         t = time.perf_counter()
@@ -64,15 +85,23 @@ def bench_instance(name: str, time_limit: float, reference: dict, compare_pulp: 
     row["greedy_s"] = time.perf_counter() - t
     greedy_v = _plan_vector(model, greedy) if greedy is not None else None
     row["greedy_objective"] = float(model.c @ greedy_v) if greedy_v is not None else None
-    outcome = solve(model, "highs", time_limit, portfolio.scenario.solver.gap, greedy, threads=1)
+    row["load_before"] = os.getloadavg()[0]
+    clock = Clock(model)
+    outcome = solve(model, "highs", time_limit, portfolio.scenario.solver.gap, greedy, threads=1, progress=clock,
+                    first_plan=first_plan)
+    row["load_after"] = os.getloadavg()[0]
     result = finish(model, outcome, greedy_v, {"build": build_s}, outcome.seconds)
+    before_solve = build_s + row["greedy_s"]
     row.update({"status": result.status.value, "objective": result.objective, "bound": result.bound,
                 "gap": result.gap, "solve_s": outcome.seconds, "check_ok": bool(result.check and result.check.ok),
-                "first_plan_s": build_s + row["greedy_s"] + (outcome.first_plan_seconds or 0.0)})
+                "first_plan_s": before_solve + (outcome.first_plan_seconds or 0.0),
+                "first_better_plan_s": before_solve + clock.plans[0][0] if clock.plans else None})
     ref = reference.get(name)
     if ref is not None and result.objective is not None:
         row["reference_objective"] = ref
         row["ratio_to_reference"] = result.objective / ref
+        reach = clock.first_reaching(0.97 * ref)
+        row["within_3pct_s"] = before_solve + reach if reach is not None else None
     return row
 
 
@@ -118,19 +147,27 @@ def generated_build_times(sizes=(4000, 8000)) -> list[dict]:
     return rows
 
 
+def _cell(value, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
 def markdown(rows: list[dict], gen: list[dict], meta: dict) -> str:
-    lines = [f"Measured {meta['date']} on {meta['machine']} (2 cores), HiGHS one thread, time limit "
-             f"{meta['time_limit']:g} s per instance, `python benchmarks/run.py`.", "",
-             "| instance | initiatives | columns x rows (nonzeros) | build s | greedy objective | first plan s "
-             "(greedy) | first solver plan s | objective at limit | gap | vs reference | status | checker |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"Measured {meta['date']} on {meta['machine']} ({meta.get('cores', 2)} cores, shared: load average "
+             f"{meta.get('load', '?')}), HiGHS one thread, time limits {meta['time_limit']} s, "
+             f"`{meta.get('command', 'python benchmarks/run.py')}`.", "",
+             "| instance | initiatives | columns x rows (nonzeros) | build s | limit s | policy | greedy / reference | "
+             "first solver plan s | first better plan s | within 3% s | objective / reference | gap | status | "
+             "checker | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        ratio = f"{r['ratio_to_reference']:.2%}" if r.get("ratio_to_reference") else "-"
-        gap = f"{r['gap']:.2%}" if r.get("gap") is not None else "-"
+        ref = r.get("reference_objective")
+        greedy = r["greedy_objective"] / ref if ref and r.get("greedy_objective") is not None else None
         lines.append(f"| {r['instance']} | {r['initiatives']} | {r['columns']:,} x {r['rows']:,} ({r['nonzeros']:,}) | "
-                     f"{r['build_s']:.3f} | {r['greedy_objective']:,.0f} | {r['build_s'] + r['greedy_s']:.2f} | "
-                     f"{r['first_plan_s']:.2f} | "
-                     f"{r['objective']:,.0f} | {gap} | {ratio} | {r['status']} | {'pass' if r['check_ok'] else 'FAIL'} |")
+                     f"{r['build_s']:.3f} | {r.get('time_limit', meta['time_limit']):g} | {r.get('policy', '-')} | "
+                     f"{_cell(greedy, '.2%')} | {r['first_plan_s']:.2f} | {_cell(r.get('first_better_plan_s'), '.2f')} | "
+                     f"{_cell(r.get('within_3pct_s'), '.2f')} | {_cell(r.get('ratio_to_reference'), '.2%')} | "
+                     f"{_cell(r.get('gap'), '.2%')} | {r['status']} | {'pass' if r['check_ok'] else 'FAIL'} | "
+                     f"{r.get('load_before', 0):.1f}-{r.get('load_after', 0):.1f} |")
     pulp = [r for r in rows if "pulp_loop_build_s" in r]
     if pulp:
         lines += ["", "Model build, ours against the same MILP built with plain PuLP loops "
@@ -150,8 +187,12 @@ def markdown(rows: list[dict], gen: list[dict], meta: dict) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--time-limit", type=float, default=60)
+    ap.add_argument("--limit", "--time-limit", dest="limit", default="60",
+                    help="time limit(s) in seconds, comma-separated (e.g. 10,60)")
+    ap.add_argument("--compare", action="store_true",
+                    help="also solve each instance without the first plan from the LP, side by side")
     ap.add_argument("--only", default="")
+    ap.add_argument("--no-generated", action="store_true", help="skip the build times of generated portfolios")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--render", action="store_true", help="only rewrite the doc from benchmarks/results/")
     args = ap.parse_args(argv)
@@ -159,20 +200,29 @@ def main(argv=None):
         saved = json.loads((RESULTS / "synthetic.json").read_text())
         _write_doc(markdown(saved["instances"], saved["generated"], saved["meta"]))
         return
+    limits = [float(v) for v in str(args.limit).split(",")]
     values = pd.read_csv(SYNTH / "values.csv")
     reference = dict(zip(values["instance"], values["reference_objective"]))
     names = [n for n in values["instance"] if not args.only or n in args.only.split(",")]
-    rows = []
-    for name in names:
-        print(f"{name} ...", flush=True)
-        row = bench_instance(name, args.time_limit, reference, compare_pulp=(name == "synth-2000"))
-        print("  " + json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
-        rows.append(row)
-    gen = generated_build_times() if not args.only else []
+    loads, rows = [os.getloadavg()[0]], []
+    for limit in limits:
+        for name in names:
+            for first_plan in ((True, False) if args.compare else (True,)):
+                print(f"{name} at {limit:g} s{'' if first_plan else ' (before)'} ...", flush=True)
+                row = bench_instance(name, limit, reference, compare_pulp=(name == "synth-2000" and limit == limits[0]
+                                                                          and first_plan), first_plan=first_plan)
+                print("  " + json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}),
+                      flush=True)
+                rows.append(row)
+                loads.append(row["load_after"])
+    gen = generated_build_times() if not (args.only or args.no_generated) else []
     for r in gen:
         print("  " + json.dumps(r), flush=True)
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine() + " " + platform.python_version(),
-            "time_limit": args.time_limit, "version": prioritiser.__version__}
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": platform.machine() + " " + platform.python_version(), "cores": os.cpu_count(),
+            "time_limit": ", ".join(f"{v:g}" for v in limits), "version": prioritiser.__version__,
+            "load": f"{min(loads):.1f}-{max(loads):.1f}",
+            "command": "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     if args.no_write:
         return
     RESULTS.mkdir(parents=True, exist_ok=True)

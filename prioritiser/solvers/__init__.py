@@ -56,6 +56,8 @@ RETRY_MIN_SHARE = 0.2  # a re-solve after a contradicted finished answer gets at
 RETRY_MIN_SECONDS = 0.5  # below this, a re-solve is not worth starting
 OVERRUN_ALLOWED = 1.0  # a solver call may end this much past its limit (a run's limit + 2 s has room for it)
 MIN_SECONDS = 0.1  # below this, branch-and-bound is not started (the engine keeps rank-and-place's plan)
+ROOT_FACTOR = 3.0  # after a first plan from the LP: branch-and-bound only with at least this many times
+#                    the LP's own time left (its presolve, root LP and cuts); else neighbourhood search
 
 
 def open_session(name: str, model: Model, threads: int | None = None, verbose: bool = False) -> Session:
@@ -161,14 +163,15 @@ def _believe(model: Model, session: Session, out: SolveOutcome, start, gap: floa
 
 
 def _search(session: Session, model: Model, out: SolveOutcome, gap: float, deadline: float,
-            progress=None) -> SolveOutcome:
+            progress=None, x_lp: np.ndarray | None = None) -> SolveOutcome:
     """Neighbourhood search from the outcome's plan until `deadline`, or until its bound proves it."""
     from . import lns
 
     def enough(value: float) -> bool:
         return out.bound is not None and relative_gap(value, out.bound) <= gap + GAP_SLACK
     better = (lambda x: progress(x=x, bound=out.bound)) if progress is not None else None
-    x, improvements = lns.neighbourhood_search(session, model, out.x, deadline, enough=enough, on_improved=better)
+    x, improvements = lns.neighbourhood_search(session, model, out.x, deadline, enough=enough, on_improved=better,
+                                               x_lp=x_lp)
     if improvements:
         out.plans.insert(0, out.x)
         out.x, out.objective, out.lns_improvements = x, model.solver_value(x), improvements
@@ -177,36 +180,88 @@ def _search(session: Session, model: Model, out: SolveOutcome, gap: float, deadl
     return out
 
 
+def _early(session: Session, model: Model, start, time_limit: float, progress):
+    """The first plan from the LP relaxation (solvers/firstplan.py), where it applies; else None."""
+    from . import firstplan
+
+    if not firstplan.applies(model, time_limit):
+        return None
+    early = firstplan.first_plan(session, model, start, time_limit)
+    if progress is not None and (early.x is not None or early.bound is not None):
+        progress(**({"x": early.x} if early.x is not None else {}), bound=early.bound)
+    return early
+
+
+def _with_early(model: Model, out: SolveOutcome, early) -> SolveOutcome:
+    """`out` with the first-plan stage's plans as fall-backs and its bound (our own) where tighter."""
+    if early is None:
+        return out
+    out.plans += [x for x in early.plans if x is not out.x]
+    if early.bound is not None and (out.bound is None or early.bound < out.bound):
+        out.bound = early.bound
+    found = ", ".join(f"{step} {'-' if v is None else f'{v:,.0f}'} at {s:.1f} s" for step, s, v in early.steps)
+    out.message = "; ".join(filter(None, [out.message, f"first plan from the LP relaxation ({found})"]))
+    return out
+
+
+def _early_only(session: Session, model: Model, early, gap: float, t0: float, deadline: float,
+                progress) -> SolveOutcome:
+    """When too little is left for branch-and-bound to pass its root LP: the first plan, improved by
+    neighbourhood search from the same LP until `deadline`."""
+    out = _with_early(model, _from_early(early, model, session, time.perf_counter() - t0), early)
+    if deadline - time.perf_counter() >= 0.5:
+        out = _search(session, model, out, gap, deadline, progress, x_lp=early.x_lp)
+    out.seconds, out.tolerance = time.perf_counter() - t0, float(gap)
+    return out
+
+
+def _from_early(early, model: Model, session: Session, seconds: float) -> SolveOutcome:
+    """The first-plan stage's plan as an outcome, when branch-and-bound is not run after it."""
+    return SolveOutcome(Status.FEASIBLE, early.x, None, seconds, session.name, session.version,
+                        "branch-and-bound not run: too little time left after the LP relaxation",
+                        first_plan_seconds=early.seconds, objective=float(model.c @ early.x))
+
+
 def solve(model: Model, name: str, time_limit: float, gap: float, start: np.ndarray | None = None,
-          threads: int | None = None, progress=None, verbose: bool = False) -> SolveOutcome:
+          threads: int | None = None, progress=None, verbose: bool = False, first_plan: bool = True) -> SolveOutcome:
     """Solve with the named solver under the time-sharing policy, checking what it hands back.
 
     `progress(x=..., bound=...)` is called with each new plan and moved bound (HiGHS's
     branch-and-bound, and neighbourhood search's plans for either solver); `verbose` lets the
-    solver print its own log."""
+    solver print its own log. `first_plan`: on large models, make a first plan and a bound from
+    the LP relaxation before branch-and-bound (solvers/firstplan.py); when what is left of the
+    limit would not see branch-and-bound past its root LP, neighbourhood search gets it instead."""
     t0 = time.perf_counter()
     session = open_session(name.lower(), model, threads, verbose)
     # A solver call spends time its limit does not count: loading the model (building CBC's PuLP
     # problem takes seconds at 2,000 initiatives) and what it overruns. Beyond OVERRUN_ALLOWED that
-    # time (`late`) is taken off: branch-and-bound gets the limit less it, and re-solves and
-    # neighbourhood search end their own limits by `deadline`.
+    # time (`late`) is taken off: the first-plan stage and branch-and-bound share the limit less it,
+    # and re-solves and neighbourhood search end their own limits by `deadline`.
     opening = time.perf_counter() - t0
     late = max(0.0, opening + getattr(session, "overrun_per_nonzero", 0.0) * model.A.nnz - OVERRUN_ALLOWED)
     deadline = t0 + time_limit - late
+    early = _early(session, model, start, time_limit - late, progress) if first_plan else None
+    left = time_limit - late - (time.perf_counter() - t0 - opening)  # for branch-and-bound, from now
+    if early is not None and early.x is not None and left < ROOT_FACTOR * early.lp_seconds:
+        return _early_only(session, model, early, gap, t0, deadline, progress)
+    if early is not None and early.x is not None:
+        start = early.x
     search = time_limit >= LNS_MIN_TIME_LIMIT
-    bb_limit = min(time_limit * (1 - LNS_SHARE) if search else time_limit, time_limit - late)
+    bb_limit = left * (1 - LNS_SHARE) if search else left
     if bb_limit < MIN_SECONDS:  # (starting CBC on a large model would take seconds more before it looked at its limit)
         return SolveOutcome(Status.ERROR, None, None, time.perf_counter() - t0, session.name, session.version,
                             f"no time left to solve (loading the model into {SOLVER_LABELS[session.name]} took "
                             f"{opening:.1f} s)", tolerance=float(gap))
     stall = (LNS_MIN_BB_SHARE * time_limit, LNS_STALL_SHARE * time_limit,
              max(STALL_GAP[0] * gap, STALL_GAP[1])) if search and STALL_HANDOVER else None
+    t_bb = time.perf_counter()
     out = session.solve(bb_limit, gap, start=start, stall=stall, progress=progress)
-    out = _believe(model, session, out, start, gap, threads, t0 + opening + bb_limit, time_limit, deadline)
+    out = _believe(model, session, out, start, gap, threads, t_bb + bb_limit, time_limit, deadline)
+    out = _with_early(model, out, early)
     proven = out.x is not None and out.bound is not None and \
         relative_gap(model.solver_value(out.x), out.bound) <= gap + GAP_SLACK
     if search and out.x is not None and not proven and time.perf_counter() < deadline - 0.5:
-        out = _search(session, model, out, gap, deadline, progress)
+        out = _search(session, model, out, gap, deadline, progress, x_lp=early.x_lp if early is not None else None)
     out.seconds, out.tolerance = time.perf_counter() - t0, float(gap)
     return out
 

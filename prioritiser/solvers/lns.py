@@ -66,12 +66,15 @@ def _free_initiatives(model: Model, kind: str, best: np.ndarray, x_lp, target: i
 def neighbourhood_search(session: Session, model: Model, x: np.ndarray, deadline: float, seed: int = 0,
                          sub_time_limit: float = 3.0, trace: list | None = None,
                          enough: Callable[[float], bool] | None = None,
-                         on_improved: Callable[[np.ndarray], None] | None = None) -> tuple[np.ndarray, int]:
+                         on_improved: Callable[[np.ndarray], None] | None = None,
+                         x_lp: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Best plan found from `x` before `deadline` (time.perf_counter()), and how many improved it.
 
     Stops early once `enough(objective)` holds (e.g. the plan is proven by a known bound);
     `on_improved(plan)` is called with each better plan.
-    `trace`, if given, receives (neighbourhood, initiatives freed, seconds, best objective) per step."""
+    `trace`, if given, receives (neighbourhood, initiatives freed, seconds, best objective) per step.
+    `x_lp`: the LP relaxation's column values if already solved (solvers/firstplan.py); RENS is then
+    skipped too, since the first plan was already made from it."""
     n_x, N = model.n_x, len(model.portfolio.initiatives)
     if n_x == 0 or N < 4:
         return x, 0
@@ -79,11 +82,13 @@ def neighbourhood_search(session: Session, model: Model, x: np.ndarray, deadline
     best = x.copy()
     best[:n_x] = np.round(best[:n_x])
     best_value = model.solver_value(best)
-    x_lp = session.relaxation((deadline - time.perf_counter()) / 3)
+    rens = x_lp is None
+    if x_lp is None:
+        x_lp = session.relaxation((deadline - time.perf_counter()) / 3)
     fraction = min(0.3, max(0.05, 200 / N))  # about 200 initiatives freed at first: fast sub-MIPs
     improvements = 0
     cycle = ["rins", "random", "window"] if x_lp is not None else ["random", "window"]
-    kinds = itertools.chain(["rens"] if x_lp is not None else [], itertools.cycle(cycle))
+    kinds = itertools.chain(["rens"] if rens and x_lp is not None else [], itertools.cycle(cycle))
     while (remaining := deadline - time.perf_counter()) >= 0.5 and not (enough and enough(best_value)):
         kind = next(kinds)
         lower, upper = np.zeros(model.n_cols), model.col_hi.copy()
