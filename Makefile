@@ -28,7 +28,7 @@ test-fast: $(STAMP)  ## the quick loop while developing: every test not marked s
 	$(PY) -m pytest -q --timeout=600 -m "not slow and not browser and not notebook" $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## performance benchmarks (minutes); writes benchmarks/results and docs/performance.md
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py --limit 10,60 --compare
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

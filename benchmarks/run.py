@@ -156,7 +156,7 @@ def markdown(rows: list[dict], gen: list[dict], meta: dict) -> str:
              f"{meta.get('load', '?')}), HiGHS one thread, time limits {meta['time_limit']} s, "
              f"`{meta.get('command', 'python benchmarks/run.py')}`.", "",
              "| instance | initiatives | columns x rows (nonzeros) | build s | limit s | policy | greedy / reference | "
-             "first solver plan s | first better plan s | within 3% s | objective / reference | gap | status | "
+             "first plan s | first better plan s | within 3% s | objective / reference | gap | status | "
              "checker | load |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -164,7 +164,7 @@ def markdown(rows: list[dict], gen: list[dict], meta: dict) -> str:
         greedy = r["greedy_objective"] / ref if ref and r.get("greedy_objective") is not None else None
         lines.append(f"| {r['instance']} | {r['initiatives']} | {r['columns']:,} x {r['rows']:,} ({r['nonzeros']:,}) | "
                      f"{r['build_s']:.3f} | {r.get('time_limit', meta['time_limit']):g} | {r.get('policy', '-')} | "
-                     f"{_cell(greedy, '.2%')} | {r['first_plan_s']:.2f} | {_cell(r.get('first_better_plan_s'), '.2f')} | "
+                     f"{_cell(greedy, '.2%')} | {r['build_s'] + r['greedy_s']:.2f} | {_cell(r.get('first_better_plan_s'), '.2f')} | "
                      f"{_cell(r.get('within_3pct_s'), '.2f')} | {_cell(r.get('ratio_to_reference'), '.2%')} | "
                      f"{_cell(r.get('gap'), '.2%')} | {r['status']} | {'pass' if r['check_ok'] else 'FAIL'} | "
                      f"{r.get('load_before', 0):.1f}-{r.get('load_after', 0):.1f} |")
