@@ -219,7 +219,7 @@ def _from_early(early, model: Model, session: Session, seconds: float) -> SolveO
     """The first-plan stage's plan as an outcome, when branch-and-bound is not run after it."""
     return SolveOutcome(Status.FEASIBLE, early.x, None, seconds, session.name, session.version,
                         "branch-and-bound not run: too little time left after the LP relaxation",
-                        first_plan_seconds=early.seconds, objective=float(model.c @ early.x))
+                        first_plan_seconds=early.seconds, objective=model.solver_value(early.x))
 
 
 def solve(model: Model, name: str, time_limit: float, gap: float, start: np.ndarray | None = None,

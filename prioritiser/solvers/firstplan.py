@@ -75,21 +75,22 @@ def relaxation(session: Session, model: Model, time_limit: float) -> tuple[np.nd
 
 def dual_bound(model: Model, y: np.ndarray) -> float | None:
     """An upper bound on max c @ v (row_lo <= A v <= row_hi, 0 <= v <= col_hi) from any row
-    multipliers y: c v = y A v + (c - A'y) v <= sum_r max(y_r lo_r, y_r hi_r) + sum_j max(0, (c - A'y)_j) col_hi_j.
+    multipliers y: c v = y A v + (c - A'y) v <= sum_r max(y_r lo_r, y_r hi_r) + sum_j max(0, (c - A'y)_j) col_hi_j,
+    with c and the constant the solver's own objective (`Model.solver_objective`), as its bounds are.
 
     Multipliers pointing at an infinite row side are set to zero first; both signs of y are tried
     (solvers differ in their sign convention) and the smaller finite bound is kept. Our own
     arithmetic: no solver claim is believed."""
-    best = None
+    best, (costs, constant) = None, model.solver_objective()
     for z in (np.asarray(y, float), -np.asarray(y, float)):
         z = np.where(((z > 0) & ~np.isfinite(model.row_hi)) | ((z < 0) & ~np.isfinite(model.row_lo)), 0.0, z)
         side = np.where(z > 0, model.row_hi, np.where(z < 0, model.row_lo, 0.0))
         rows = z * np.where(z != 0, side, 0.0)
-        reduced = model.c - model.A.T @ z
+        reduced = costs - model.A.T @ z
         gain = np.where(reduced > 0, reduced * model.col_hi, 0.0)
         if not (np.all(np.isfinite(rows)) and np.all(np.isfinite(gain))):
             continue
-        value = float(rows.sum() + gain.sum())
+        value = float(rows.sum() + gain.sum()) + constant
         value += BOUND_SLACK * float(np.abs(rows).sum() + np.abs(gain).sum())
         best = value if best is None else min(best, value)
     return best
@@ -134,13 +135,13 @@ def first_plan(session: Session, model: Model, start: np.ndarray | None, time_li
     lp_seconds = time.perf_counter() - t0
     bound = dual_bound(model, duals) if duals is not None else None
     out = FirstPlan(None, x_lp, bound, lp_seconds, steps=[("LP bound", round(lp_seconds, 2), bound)])
-    best_value = float(model.c @ start) if start is not None and fits_model(model, start) else -np.inf
+    best_value = model.solver_value(start) if start is not None and fits_model(model, start) else -np.inf
     if x_lp is None:
         return out
 
     def consider(step: str, x: np.ndarray | None) -> None:
         nonlocal best_value
-        value = float(model.c @ x) if x is not None and fits_model(model, x) else None
+        value = model.solver_value(x) if x is not None and fits_model(model, x) else None
         out.steps.append((step, round(time.perf_counter() - t0, 2), value))
         if value is not None:
             out.plans.append(x)
