@@ -413,6 +413,8 @@ def locations(case: Case, folder: Path) -> tuple[dict[str, set[str]], dict[str, 
                       for c in re.split(r"[,\r\n]", table.decode(enc, errors="replace"))]
         else:
             header = table[0] if table else []
+        if case.xlsx:  # a workbook cannot hold some control characters: the header as the sheet has it
+            header = header + [ILLEGAL_CHARACTERS_RE.sub("", c) for c in header]
         header = [c.strip() for c in header]
         columns[place] = set(header) | {repr(c) for c in header} | {c.name for c in TABLES[t].columns} | \
             {re.sub(r"\s+", "_", c.lower()) for c in header}
