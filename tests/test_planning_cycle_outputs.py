@@ -180,7 +180,9 @@ def test_the_dashboard_lists_the_approved_initiatives_in_the_way(tmp_path):
 
     html = changes_html(diagnosed_case(tmp_path))
     assert "<li>B (approved 2026/27 Q1): capital 2026/27 Q1 (uses £10)</li>" in html
-    assert "<li>capital 2026/27 Q1: short by £5 (used by B)</li>" in html
+    # the limit, led by its name, in the diagnosis's own words (issue 10): £5 short, drawn on by B
+    assert ("<b>capital 2026/27 Q1</b>: Approved B (kept at its approved start) needs £5 more capital in "
+            "2026/27 Q1 than the budget of £5 allows.") in html
 
 
 # ---------------------------------------------------------------------------------------- training in the report
