@@ -32,8 +32,10 @@ from .processes import alive
 # Files a result folder may hold: what `run` writes, the batch's record, and the explanation
 # outputs of format v1.1 (benefits, changes, explain, marginal, risk, alternatives).
 RESULT_FILES = {"plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json", "benefits.csv", "changes.csv",
-                "explain.csv", "marginal.csv", "risk.csv", "risk-selection.csv", "alternatives.csv"}
-MARKERS = {"summary.json": "package_version", "run.json": "engine_version"}  # file -> a key we always write
+                "explain.csv", "marginal.csv", "risk.csv", "risk-selection.csv", "alternatives.csv",
+                "risk.json", "risk-drivers.csv", "risk-samples.csv", "npv-fan.png", "selection-frequency.png"}
+# file -> a key we always write
+MARKERS = {"summary.json": "package_version", "run.json": "engine_version", "risk.json": "package_version"}
 # What an output root (batch, stress, frontier) may hold besides result folders.
 ROOT_FILES = {"comparison.csv", "comparison.xlsx", "stress.csv", "stress-order.csv", "frontier.csv", "frontier.png"}
 RUNNING = ".running"  # lock files of scenarios being solved
@@ -96,13 +98,15 @@ def _entries(folder: Path) -> list[Path]:
 
 # what `prioritiser explain` and `alternatives` put inside a run's folder by default: still ours
 EXPLANATION_FOLDERS = ("explain", "alternatives")
+# and what `prioritiser risk --reoptimise` keeps in its folder: the samples' results and their inputs
+RISK_FOLDERS = ("samples", "sample-inputs")
 
 
 def _ours_entry(p: Path) -> bool:
     """A file of a result folder we write, or the folder of its explanations."""
     if p.is_symlink():
         return False
-    return (p.name in RESULT_FILES and p.is_file()) or (p.name in EXPLANATION_FOLDERS and p.is_dir())
+    return (p.name in RESULT_FILES and p.is_file()) or (p.name in EXPLANATION_FOLDERS + RISK_FOLDERS and p.is_dir())
 
 
 def is_result_folder(folder: Path) -> bool:

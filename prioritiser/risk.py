@@ -37,8 +37,8 @@ QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
 RISK_COLUMNS = ["measure", "resource", "financial_year", "plan", "budget", "p5", "p50", "p95", "mean",
                 "chance_of_overspend"]
 SELECTION_COLUMNS = ["id", "name", "in_plan", "selection_frequency", "samples_selected", "samples_solved"]
-RISK_FILES = ("risk.csv", "risk-drivers.csv", "risk-samples.csv", "risk-selection.csv", "plan.csv",
-              "npv-fan.png", "selection-frequency.png", "samples")
+RISK_FILES = ("risk.json", "risk.csv", "risk-drivers.csv", "risk-samples.csv", "risk-selection.csv", "plan.csv",
+              "npv-fan.png", "selection-frequency.png", "samples", "sample-inputs")
 
 
 # ------------------------------------------------------------------------------------------- draws
@@ -439,7 +439,8 @@ def reoptimise_samples(scenario, samples: int, seed: int, out: str | Path, plan=
     scenario = scenario if not isinstance(scenario, (str, Path)) else load_scenario(scenario)
     portfolio = build_portfolio(scenario)
     draws = draw(portfolio.initiatives, samples, seed)
-    paths = write_samples(scenario, draws, Path(out))
+    # the samples' scenarios and portfolios beside the batch's folder, never in it (no output among inputs)
+    paths = write_samples(scenario, draws, Path(out).with_name("sample-inputs"))
     batch = run_batch(paths, out, workers=workers, executor=executor, scheduler=scheduler, progress=progress,
                       **options)
     solved = [r.scenario for r in batch.solved]
@@ -472,6 +473,7 @@ def risk(scenario, samples: int = 10_000, seed: int = 0, *, reoptimise: bool = F
     if reoptimise:
         if out is None:
             raise ValueError("re-optimising needs an output folder (out) for the samples' results")
+        _claim(Path(out))
         sim.selection, sim.reoptimised_npv, sim.batch = reoptimise_samples(
             scenario, samples, seed, Path(out) / "samples", result, workers=workers, executor=executor,
             scheduler=scheduler, progress=batch_progress, **options)
@@ -481,13 +483,28 @@ def risk(scenario, samples: int = 10_000, seed: int = 0, *, reoptimise: bool = F
     return sim
 
 
+def _claim(out: Path) -> None:
+    """Mark `out` as ours (risk.json) before the samples are solved into it, so that the folder can be
+    published over; refused (OutputError) when it holds anything we did not write."""
+    import json
+
+    from .outputs import check_result_target
+    from .version import __version__
+
+    check_result_target(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "risk.json").write_text(json.dumps({"package_version": __version__, "state": "re-optimising"}) + "\n")
+
+
 def write_risk(sim: Simulation, result, out: str | Path) -> Path:
     """Publish the risk folder atomically: risk.csv, risk-drivers.csv, risk-samples.csv, plan.csv (the
     plan held fixed), npv-fan.png and, re-optimised, risk-selection.csv, selection-frequency.png and
     samples/ (each sample's scenario, portfolio and results, which a rerun with the same seed reuses)."""
+    import json
     import os
 
     from .report import plan_frame, publish
+    from .version import __version__
 
     out = Path(out)
 
@@ -502,8 +519,11 @@ def write_risk(sim: Simulation, result, out: str | Path) -> Path:
         if sim.selection is not None:
             sim.selection.to_csv(tmp / "risk-selection.csv", index=False)
             selection_chart(sim.selection, result.scenario, tmp / "selection-frequency.png")
-        if (out / "samples").is_dir():  # last: the batch's folders move in only when all else is written
-            os.replace(out / "samples", tmp / "samples")
+        (tmp / "risk.json").write_text(json.dumps({"package_version": __version__, "samples": sim.samples,
+                                                   "seed": sim.seed}, indent=2) + "\n")
+        for folder in ("sample-inputs", "samples"):  # last: the batch's folders move in when all else is written
+            if (out / folder).is_dir():
+                os.replace(out / folder, tmp / folder)
     return publish(out, fill)
 
 

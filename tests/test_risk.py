@@ -383,7 +383,7 @@ def test_cli_risk_reoptimise(tmp_path, capsys):
     assert list(sel.columns) == ["id", "name", "in_plan", "selection_frequency", "samples_selected", "samples_solved"]
     assert (out / "selection-frequency.png").stat().st_size > 0
     assert "npv_reoptimised" in set(pd.read_csv(out / "risk.csv")["measure"])
-    assert len(list((out / "samples" / "scenarios").glob("*.yaml"))) == 3
+    assert len(list((out / "sample-inputs" / "scenarios").glob("*.yaml"))) == 3  # inputs beside the results
 
 
 def test_cli_risk_errors_are_clear_and_never_a_traceback(tmp_path, capsys):
