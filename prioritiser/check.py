@@ -46,6 +46,17 @@ The planning cycle (format v1.1), read from the tables and the scenario's settin
   ``selection`` keeps it selected; ``max_moved`` bounds moved + dropped approved initiatives;
   ``move_penalty`` and ``drop_penalty`` are pounds off the objective per moved (selected elsewhere)
   and dropped (not selected) approved initiative: a ``change_penalty`` component.
+
+The money rules (format v1.1), recomputed here from the columns as given and the scenario:
+
+* with ``optimism_bias.apply``, an initiative's capital is ``capital_cost_given`` x (1 + u_c) and its
+  duration ceil(``duration_given`` x (1 + u_d)), u = its own ``optimism_bias_capital`` /
+  ``_duration``, else ``by_category[category]``, else ``by_category.default``, else the Green Book's
+  equipment/development upper bounds (200%, 54%); a portfolio whose planned figures differ is a
+  violation;
+* a ``targets`` entry: the sum over selected initiatives of its financial year's undiscounted measure
+  (``cash_releasing_savings``: f(p - g) x benefit x cash_releasing; ``in_year_revenue``: f(p - g) x
+  revenue, over the year's periods p >= g) must be at least ``at_least``.
 """
 
 from __future__ import annotations
@@ -62,6 +73,8 @@ TRAINING_COLUMNS = ("trainer_fte_periods", "clinical_fte_periods", "training_cos
 DEFAULT_WEIGHTS = {"benefit": 1.0, "revenue": 1.0, "in_year_revenue": 0.0, "alignment": 0.0, "cost": 1.0}
 DEPENDENCY_TYPES = ("finish_to_start", "start_to_start", "requires", "excludes")
 HOURS_PER_FTE = 1650.0  # format v1.1: hours_per_fte's default
+GREEN_BOOK_UPLIFT = {"capital": 2.00, "duration": 0.54}  # optimism bias when nothing else says (see above)
+TARGET_COLUMNS = ("measure", "financial_year", "at_least", "achieved")  # CheckReport.targets
 TRAINEES_PER_TRAINER = 10.0
 
 
@@ -76,6 +89,7 @@ class CheckReport:
     external: dict = field(default_factory=dict)
     # per selected initiative, the training inside the horizon: TRAINING_COLUMNS (FTE-periods, £)
     training: pd.DataFrame = field(default_factory=pd.DataFrame)
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per target: TARGET_COLUMNS
 
     def __str__(self) -> str:  # pragma: no cover - convenience only
         head = f"ok={self.ok} objective={self.objective:,.2f}"
@@ -144,6 +158,7 @@ class _Evaluation:
     used: np.ndarray  # (R, T) use per resource and period, incl. external charges on revenue
     external: np.ndarray  # (R, T)
     training: dict[int, tuple[float, float, float]] = field(default_factory=dict)
+    targets: list[float] = field(default_factory=list)  # what the plan achieves, per target
 
     @property
     def ok(self) -> bool:
@@ -189,6 +204,7 @@ class PlanChecker:
         self.T = int(h.T)
         self.P = int(h.per_year)
         self.fy = np.asarray(h.fy, dtype=int)
+        self.first_fy = int(h.fy_labels[0][:4])  # the first financial year's starting calendar year
         if len(self.labels) != self.T or len(self.fy) != self.T:
             raise ValueError("horizon labels/fy do not have length T")
 
@@ -210,15 +226,19 @@ class PlanChecker:
         self.max_moved = None if _is_missing(most) else int(most)
         self.move_penalty = _num(getattr(changes, "move_penalty", 0.0))
         self.drop_penalty = _num(getattr(changes, "drop_penalty", 0.0))
+        bias = getattr(st, "optimism_bias", None)
+        self.bias_on = bool(getattr(bias, "apply", False))
+        self.by_category = {str(k): dict(v) for k, v in dict(getattr(bias, "by_category", None) or {}).items()}
+        self.targets = [(str(t.measure), str(t.financial_year), float(t.at_least))
+                        for t in (getattr(st, "targets", None) or [])]
 
     def _prepare_initiatives(self, ini: pd.DataFrame) -> None:
         self.ids = [str(x) for x in ini.index]
         self.pos = {iid: i for i, iid in enumerate(self.ids)}
-        self.duration = _column(ini, "duration", 1).astype(int)
+        self._prepare_bias(ini)
         self.earliest = _column(ini, "earliest_start", 0).astype(int)
         self.latest_finish = [None if _is_missing(v) else int(v) for v in _values(ini, "latest_finish", None)]
         self.mandatory = [bool(v) if not _is_missing(v) else False for v in _values(ini, "mandatory", False)]
-        self.capital_cost = _column(ini, "capital_cost")
         self.revenue_cost = _column(ini, "revenue_cost")
         self.running_cost = _column(ini, "running_cost")
         self.benefit = _column(ini, "benefit")
@@ -226,10 +246,39 @@ class PlanChecker:
         self.ramp = _column(ini, "ramp").astype(int)
         self.in_progress = [str(v) == "in_progress" for v in _values(ini, "status", "proposed")]
         self.stop_cost = _column(ini, "stop_cost")
+        self.cash_releasing = _column(ini, "cash_releasing")
         align = np.zeros(len(self.ids))
         for obj, wt in self.alignment_weights.items():
             align += wt * _column(ini, "score_" + obj)
         self.alignment = align
+
+    def _uplift(self, category: Any, own: Any, key: str) -> float:
+        if not _is_missing(own):
+            return float(own)
+        default = self.by_category.get("default", {}).get(key, GREEN_BOOK_UPLIFT[key])
+        return float(self.by_category.get(str(category), {}).get(key, default))
+
+    def _prepare_bias(self, ini: pd.DataFrame) -> None:
+        """Capital and duration as planned: the figures as given, uplifted when optimism bias is on."""
+        given = "capital_cost_given" in ini.columns
+        capital = _column(ini, "capital_cost_given" if given else "capital_cost")
+        duration = _column(ini, "duration_given" if given else "duration", 1)
+        if self.bias_on:
+            cats = _values(ini, "category", "")
+            up_c = np.array([self._uplift(c, o, "capital") for c, o in
+                             zip(cats, _values(ini, "optimism_bias_capital", None))], dtype=float)
+            up_d = np.array([self._uplift(c, o, "duration") for c, o in
+                             zip(cats, _values(ini, "optimism_bias_duration", None))], dtype=float)
+            capital = capital * (1.0 + up_c)
+            duration = np.ceil(duration * (1.0 + up_d) - 1e-9)  # 1e-9: 10 x 1.1 is 11 periods, not 12
+        self.capital_cost, self.duration = capital, duration.astype(int)
+        planned_c, planned_d = _column(ini, "capital_cost"), _column(ini, "duration", 1).astype(int)
+        for i in np.flatnonzero((np.abs(planned_c - capital) > 1e-6 * np.maximum(1.0, capital))
+                                | (planned_d != self.duration)):
+            self.static_violations.append(
+                f"{self.ids[i]}: planned with capital £{planned_c[i]:,.2f} over {planned_d[i]} period(s), but its "
+                f"figures{' with optimism bias' if self.bias_on else ''} are £{capital[i]:,.2f} over "
+                f"{self.duration[i]} period(s)")
 
     def _prepare_resources(self, res: pd.DataFrame, training: bool) -> None:
         names = [str(x) for x in res.index]
@@ -530,6 +579,8 @@ class PlanChecker:
         used = used.copy()
         used[self.REV * T : (self.REV + 1) * T] += ext_spend
         v += self._capacity(used, ext, base_limit, fund_on_row)
+        achieved, problems = self._targets(start)
+        v += problems
         objective, comp = self._score(per_init, selected, start, ext_spend)
         objective -= self.weights["cost"] * stop + self.move_penalty * moved + self.drop_penalty * dropped
         if any(self.in_progress):
@@ -539,7 +590,29 @@ class PlanChecker:
         if not np.isfinite(objective) or not all(np.isfinite(x) for x in comp.values()):
             v.append(f"the plan's objective is not a finite number ({objective}): an amount in the portfolio is too "
                      "large to plan with")
-        return _Evaluation(v, objective, comp, per_init, used.reshape(R, T), E, training)
+        return _Evaluation(v, objective, comp, per_init, used.reshape(R, T), E, training, achieved)
+
+    def _targets(self, start: dict[int, int]) -> tuple[list[float], list[str]]:
+        """Each target's measure over its financial year for the plan, and the targets it misses."""
+        achieved, v = [], []
+        for measure, year, at_least in self.targets:
+            periods = [p for p in range(self.T) if self._fy_label(p) == year]
+            total = 0.0
+            for i, s in start.items():
+                g = s + int(self.duration[i])
+                rate = self.benefit[i] * self.cash_releasing[i] if measure == "cash_releasing_savings" \
+                    else self.revenue[i]
+                total += rate * sum(min(1.0, (p - g + 1) / (self.ramp[i] + 1.0)) for p in periods if p >= g)
+            achieved.append(total)
+            if self._exceeds(at_least, total):
+                v.append(f"target {measure} {year}: the plan reaches £{total:,.2f}, below at least £{at_least:,.2f} "
+                         f"(short by £{at_least - total:,.2f})")
+        return achieved, v
+
+    def _fy_label(self, p: int) -> str:
+        """The financial year of period p, as '2027/28', from the horizon's own year numbering."""
+        first = self.first_fy + int(self.fy[p])
+        return f"{first}/{(first + 1) % 100:02d}"
 
     # ------------------------------------------------------------------------------------ phases
     def _starts(self, starts: Mapping[str, Any]) -> tuple[set[int], dict[int, int], list[str]]:
@@ -842,6 +915,7 @@ class PlanChecker:
             usage=usage,
             external=ext,
             training=training,
+            targets=pd.DataFrame([(*t[:3], a) for t, a in zip(self.targets, ev.targets)], columns=list(TARGET_COLUMNS)),
         )
 
 

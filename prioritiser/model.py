@@ -33,9 +33,10 @@ from .portfolio import Portfolio
 INF = np.inf
 
 # What a model row stands for (`Model.rows`); a family fills the columns that apply to it.
-#   family          select, capacity, precedence, requires, excludes or max_moved
-#   resource        capacity: the limited resource
+#   family          select, capacity, precedence, requires, excludes, max_moved or target
+#   resource        capacity: the limited resource; target: the measure (cash_releasing_savings, in_year_revenue)
 #   period          capacity: the capacity table's period label (a period or a financial year);
+#                   target: the financial year;
 #                   precedence: the successor's start period the row covers ("started by then")
 #   capacity_row    capacity: the row of `Portfolio.capacity`
 #   initiative      select: the initiative selected at most (or, if it must be, exactly) once
@@ -52,6 +53,7 @@ ROW_LABELS = {
     "requires": "requires {predecessor} -> {successor}",
     "excludes": "excludes {predecessor} / {successor}",
     "max_moved": "changes.max_moved (approved initiatives moved or dropped)",
+    "target": "{resource} target {period}",
 }
 
 
@@ -355,16 +357,39 @@ def own_use(p: Portfolio, initiatives: np.ndarray) -> tuple[np.ndarray, np.ndarr
 # ------------------------------------------------------------------------------------ objective
 
 
+def live_share(p: Portfolio, init: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """(starts) x T: the share of full benefit and revenue that initiative init[j] started at start[j]
+    realises in each period, f(p - g) = min(1, (p - g + 1) / (ramp + 1)) from go-live g on, else 0."""
+    ini, T = p.initiatives, p.horizon.T
+    golive = np.asarray(start, np.int64) + ini["duration"].to_numpy(np.int64)[init]
+    k = np.arange(T)[None, :] - golive[:, None]  # periods since go-live
+    ramp = ini["ramp"].to_numpy(np.int64)[init][:, None]
+    return np.where(k >= 0, np.minimum(1.0, (k + 1) / (ramp + 1)), 0.0)
+
+
+def target_measures(p: Portfolio, init: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """(starts) x (targets): each target's measure in its financial year for initiative init[j] started
+    at start[j], undiscounted: the cash-releasing share of benefit, or revenue, times f(p - g)."""
+    targets, ini = p.targets, p.initiatives
+    if not len(targets):
+        return np.zeros((len(init), 0))
+    live = live_share(p, init, start)
+    in_year = np.zeros((p.horizon.T, len(targets)))
+    for t, periods in enumerate(targets["periods"]):  # one column per target: a handful
+        in_year[list(periods), t] = 1.0
+    per_period = {"cash_releasing_savings": (ini["benefit"] * ini["cash_releasing"]).to_numpy(float)[init],
+                  "in_year_revenue": ini["revenue"].to_numpy(float)[init]}
+    rate = np.column_stack([per_period[m] for m in targets["measure"]])
+    return (live @ in_year) * rate
+
+
 def _objective_pieces(p: Portfolio, cols: _Columns, usage: sp.csr_matrix) -> pd.DataFrame:
     """Per x column: PV of benefit, of revenue, in-year revenue, alignment and PV of money spent."""
     ini, T = p.initiatives, p.horizon.T
     discount = p.discount()
     is_money = (p.resources["kind"] == "money").to_numpy()
     pv_cost = usage @ (np.tile(discount, len(is_money)) * np.repeat(is_money, T))
-    golive = cols.start + ini["duration"].to_numpy(np.int64)[cols.init]
-    k = np.arange(T)[None, :] - golive[:, None]  # periods since go-live
-    ramp = ini["ramp"].to_numpy(np.int64)[cols.init][:, None]
-    live = np.where(k >= 0, np.minimum(1.0, (k + 1) / (ramp + 1)), 0.0)  # share of the benefit realised
+    live = live_share(p, cols.init, cols.start)
     pv_live = live @ discount
     benefit = ini["benefit"].to_numpy()[cols.init]
     revenue = ini["revenue"].to_numpy()[cols.init]
@@ -575,8 +600,22 @@ def _max_moved_rows(b: _Build) -> Rows | None:
     return b.rows("max_moved", A, [len(approved) - most], [INF])
 
 
+def _target_rows(b: _Build) -> Rows | None:
+    """Money rules: each target a row, sum over x columns of that year's measure >= at_least (format v1.1
+    `targets`). `resource` is the measure and `period` the financial year, for the diagnosis."""
+    targets = b.p.targets
+    if not len(targets):
+        return None
+    measure = target_measures(b.p, b.cols.init, b.cols.start)  # x columns x targets
+    A = sp.hstack([sp.csr_matrix(measure.T), sp.csr_matrix((len(targets), len(b.cols.ext_resource)))])
+    return b.rows("target", A, targets["at_least"].to_numpy(float),
+                  np.full(len(targets), INF), resource=targets["measure"].to_numpy(object),
+                  period=targets["financial_year"].to_numpy(object))
+
+
 # The constraint families in row order; a family with nothing to say returns None and is left out.
-FAMILIES = (_select_rows, _capacity_rows, _precedence_rows, _requires_rows, _excludes_rows, _max_moved_rows)
+FAMILIES = (_select_rows, _capacity_rows, _precedence_rows, _requires_rows, _excludes_rows, _max_moved_rows,
+            _target_rows)
 
 
 def _row_table(families: list[Rows]) -> pd.DataFrame:

@@ -152,6 +152,14 @@ class Horizon:
         fys = self.fy_labels
         return fys[1] if len(fys) > 1 else fys[0]
 
+    def fy_periods(self, label: str) -> tuple[int, ...] | None:
+        """The periods of a financial-year label ('2027/28') inside the horizon; None if it is not one."""
+        year = _parse_fy(str(label).strip())
+        if year is None:
+            return None
+        first = year * self.per_year - self.origin
+        return tuple(p for p in range(first, first + self.per_year) if 0 <= p < self.T)
+
     def index(self, label: str) -> int | None:
         """Period index of a single-period label (may be < 0 or >= T), None if malformed."""
         ordinal = parse_period(label, self.granularity)

@@ -18,6 +18,14 @@ def no_approved_plan() -> pd.DataFrame:
                         index=pd.Index([], name="initiative", dtype=object))
 
 
+def targets_table(targets: list, horizon: Horizon) -> pd.DataFrame:
+    """`Portfolio.targets` from the scenario's Target list: one row per target, in the scenario's order."""
+    return pd.DataFrame({"measure": pd.Series([t.measure for t in targets], dtype=object),
+                         "financial_year": pd.Series([t.financial_year for t in targets], dtype=object),
+                         "periods": pd.Series([horizon.fy_periods(t.financial_year) for t in targets], dtype=object),
+                         "at_least": pd.Series([float(t.at_least) for t in targets], dtype=float)})
+
+
 @dataclass
 class Portfolio:
     """One DataFrame per entity.
@@ -43,6 +51,13 @@ class Portfolio:
 
     `initiatives` also has `status` (proposed, approved, in_progress) and `stop_cost`; `resources`
     has `hours_per_fte`; `demands` has `training_row` (<NA> for the demands table's own rows).
+
+    The money rules (format v1.1): `initiatives` has `cash_releasing` (share of benefit), and, with
+    optimism bias on, `capital_cost` and `duration` are the uplifted figures everything downstream plans
+    with; `capital_cost_given` and `duration_given` are the figures as given, `optimism_bias_capital`
+    and `optimism_bias_duration` the initiative's own uplifts as written (NaN = the scenario's).
+    targets      RangeIndex = target row (the scenario's order): measure (cash_releasing_savings or
+                 in_year_revenue), financial_year (label), periods (tuple of indices), at_least (£).
     """
 
     name: str
@@ -60,6 +75,7 @@ class Portfolio:
     passthrough_columns: dict[str, list[str]] = field(default_factory=dict)  # table -> columns it does not read
     training: pd.DataFrame = field(default_factory=pd.DataFrame)
     approved: pd.DataFrame = field(default_factory=no_approved_plan)
+    targets: pd.DataFrame = field(default_factory=lambda: targets_table([], None))
 
     @property
     def ids(self) -> pd.Index:
@@ -108,6 +124,11 @@ class Portfolio:
     @property
     def forced_out(self) -> np.ndarray:
         return self.ids.isin(self.settings.force_out)
+
+    @property
+    def optimism_bias(self) -> bool:
+        """Capital and duration are uplifted for optimism bias (the figures as given are kept beside them)."""
+        return bool(self.settings.optimism_bias.apply)
 
     @property
     def score_columns(self) -> list[str]:

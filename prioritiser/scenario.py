@@ -18,11 +18,12 @@ import yaml
 from . import limits
 from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon, parse_period
-from .schema import ADJUSTMENT, DEFAULT_WEIGHTS, SCENARIO, WEIGHT_KEYS, Key
+from .schema import ADJUSTMENT, DEFAULT_WEIGHTS, SCENARIO, TARGET, UPLIFT, WEIGHT_KEYS, Key
 from .solvers import SOLVER_NAMES as SOLVERS
 
 _OBJECTIVE, _SOLVER, _HORIZON = SCENARIO["objective"], SCENARIO["solver"], SCENARIO["horizon"]
 _CHANGES = SCENARIO["changes"]
+_OPTIMISM = SCENARIO["optimism_bias"]
 _PATH_KEYS = ("portfolio", "approved_plan")  # paths relative to the file that names them
 
 
@@ -46,6 +47,24 @@ class Changes:
 
 
 @dataclass
+class Target:
+    """One hard floor (`targets:`): that financial year's measure, summed over the selected initiatives."""
+
+    measure: str  # cash_releasing_savings or in_year_revenue
+    financial_year: str  # a financial-year label inside the horizon
+    at_least: float
+
+
+@dataclass
+class OptimismBias:
+    """Green Book optimism bias (`optimism_bias:`): by_category maps a category (or `default`) to
+    {capital, duration} uplifts; a key it leaves out falls back to `default`'s, then the Green Book's."""
+
+    apply: bool = _OPTIMISM["apply"].default
+    by_category: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
 class Settings:
     """What the model needs from a scenario besides the tables."""
 
@@ -57,6 +76,8 @@ class Settings:
     force_out: list[str] = field(default_factory=list)
     allow_stopping: bool = SCENARIO["allow_stopping"].default
     changes: Changes = field(default_factory=Changes)
+    targets: list[Target] = field(default_factory=list)
+    optimism_bias: OptimismBias = field(default_factory=OptimismBias)
 
 
 @dataclass
@@ -553,6 +574,7 @@ def _read_settings(r: _Reader) -> Settings:
     stopping = r.leaf(r.doc, "allow_stopping", "allow_stopping", SCENARIO["allow_stopping"])
     settings.allow_stopping = stopping if stopping is not None else settings.allow_stopping
     settings.changes = _read_changes(r)
+    settings.optimism_bias = _read_optimism_bias(r)
     return settings
 
 
@@ -564,6 +586,89 @@ def _read_changes(r: _Reader) -> Changes:
         if value is not None:
             setattr(changes, key, value)
     return changes
+
+
+def _read_optimism_bias(r: _Reader) -> OptimismBias:
+    """`optimism_bias:` {apply, by_category: {category: {capital, duration}}}."""
+    bias, section = OptimismBias(), r.section("optimism_bias")
+    apply = r.leaf(section, "apply", "optimism_bias.apply", _OPTIMISM["apply"])
+    bias.apply = apply if apply is not None else bias.apply
+    by = section.get("by_category")
+    if by is None:
+        return bias
+    if not isinstance(by, dict):
+        r.error("optimism_bias.by_category", "must be a mapping of category to uplifts, like "
+                "{default: {capital: 0.54, duration: 0.2}, infrastructure: {capital: 0.24}}")
+        return bias
+    for category, uplifts in by.items():
+        key = f"optimism_bias.by_category.{category}"
+        if not isinstance(uplifts, dict):
+            r.error(key, "must be a mapping like {capital: 0.54, duration: 0.2}")
+            continue
+        got = {}
+        for k, value in uplifts.items():
+            if k not in UPLIFT:
+                r.error(f"{key}.{k}", _unknown_key(k, UPLIFT, ""))
+                continue
+            number = r.number(uplifts, k, f"{key}.{k}", UPLIFT[k])
+            if number is not None:
+                got[k] = number
+        bias.by_category[str(category).strip()] = got
+    return bias
+
+
+def _read_targets(r: _Reader, horizon: Horizon | None) -> list[Target]:
+    """`targets:` a list of {measure, financial_year, at_least}; a year outside the horizon is an error."""
+    items = r.doc.get("targets")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        if not isinstance(items, dict):  # a mapping was reported by the key check already
+            r.error("targets", "must be a list like [{measure: cash_releasing_savings, financial_year: "
+                    "'2027/28', at_least: 1500000}]")
+        return []
+    where = r.at("targets")
+    got = [_read_target(r, item, f"targets[{n}]", where, horizon) for n, item in enumerate(items)]
+    seen: dict[tuple[str, str], str] = {}
+    for n, target in enumerate(got):
+        if target is None:
+            continue
+        both = (target.measure, target.financial_year)
+        if both in seen:
+            r.error(f"targets[{n}]", f"a second {target.measure} target for {target.financial_year} (the first is "
+                    f"{seen[both]}): give each measure one target per year", where)
+        seen.setdefault(both, f"targets[{n}]")
+    return [t for t in got if t is not None]
+
+
+def _read_target(r: _Reader, item, key: str, where: str, horizon: Horizon | None) -> Target | None:
+    if not isinstance(item, dict):
+        r.error(key, "must be a mapping like {measure: cash_releasing_savings, financial_year: '2027/28', "
+                "at_least: 1500000}", where)
+        return None
+    for k in item:
+        if k not in TARGET:
+            r.error(f"{key}.{k}", _unknown_key(k, TARGET, ""), where)
+    missing = [k for k in TARGET if item.get(k) is None]
+    for k in missing:
+        r.error(f"{key}.{k}", f"required: {TARGET[k].meaning}", where)
+    measure = r.leaf(item, "measure", f"{key}.measure", TARGET["measure"], where) if "measure" not in missing else None
+    at_least = r.number(item, "at_least", f"{key}.at_least", TARGET["at_least"], where) \
+        if "at_least" not in missing else None
+    year = str(item.get("financial_year", "")).strip()
+    if "financial_year" not in missing and horizon is not None:
+        periods = horizon.fy_periods(year)
+        if periods is None:
+            r.error(f"{key}.financial_year", f"{item['financial_year']!r} is not a financial-year label "
+                    "(e.g. '2027/28')", where)
+            year = ""
+        elif not periods:
+            r.error(f"{key}.financial_year", f"{year} is outside the horizon ({horizon.fy_labels[0]} .. "
+                    f"{horizon.fy_labels[-1]})", where)
+            year = ""
+    if measure is None or at_least is None or not year:
+        return None
+    return Target(measure, year, at_least)
 
 
 def _read_approved_plan(r: _Reader) -> Path | None:
@@ -680,6 +785,7 @@ def _read_scenario(path: Path, issues: list[Issue]) -> Scenario | None:
     horizon = _read_horizon(r)
     settings = _read_settings(r)
     adjustments = _read_adjustments(r, horizon)
+    settings.targets = _read_targets(r, horizon)
     solver = _read_solver(r)
     approved_plan = _read_approved_plan(r)
     if horizon is None or portfolio is None:
@@ -735,13 +841,21 @@ def changes_doc(changes: Changes) -> dict:
     return {k: v for k, v in dataclasses.asdict(changes).items() if v is not None}
 
 
+def target_doc(target: Target) -> dict:
+    return {"measure": target.measure, "financial_year": target.financial_year, "at_least": target.at_least}
+
+
+def optimism_bias_doc(bias: OptimismBias) -> dict:
+    return {"apply": bias.apply, **({"by_category": copy.deepcopy(bias.by_category)} if bias.by_category else {})}
+
+
 def replace_scenario(scenario: Scenario, **changes) -> Scenario:
     """A copy of `scenario` with `changes` applied to its fields and to its `raw` mapping alike.
 
     Keys: name, description, portfolio, horizon, adjustments (the whole list), solver (a
     SolverOptions), approved_plan (a path or None), and every field of Settings: discount_rate,
     weights (the whole mapping), alignment_weights, external, force_in, force_out, allow_stopping,
-    changes (a Changes). A section that changes is written whole
+    changes (a Changes), targets (a list of Target), optimism_bias (an OptimismBias). A section that changes is written whole
     (`objective` when any of its three keys changes). What is not named stays as it was, in the
     fields and in `raw`. `path`, `files` and `layers` (where the scenario came from, which error
     messages name) may be changed too; they are not part of the YAML."""
@@ -758,7 +872,8 @@ def replace_scenario(scenario: Scenario, **changes) -> Scenario:
             fields[key] = Path(fields[key])
     writers = {"name": str, "description": str, "portfolio": str, "horizon": horizon_doc,
                "adjustments": lambda adjs: [adjustment_doc(a) for a in adjs], "solver": solver_doc,
-               "changes": changes_doc, "approved_plan": lambda path: None if path is None else str(path)}
+               "changes": changes_doc, "targets": lambda targets: [target_doc(t) for t in targets],
+               "optimism_bias": optimism_bias_doc, "approved_plan": lambda path: None if path is None else str(path)}
     for key, value in changes.items():
         if key in writers:
             raw[key] = writers[key](value)

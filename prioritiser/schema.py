@@ -53,6 +53,25 @@ STATUSES = ("proposed", "approved", "in_progress")
 HOURS_PER_FTE = 1650.0  # working hours of one FTE in a year, when the resources table does not say
 TRAINING_RESOURCES = ("trainer", "clinical_time")  # what training draws on besides revenue
 
+
+# ------------------------------------------------------------------ money rules (issue 13, format v1.1)
+# Cash-releasing benefits, targets and optimism bias: declared here, apart from the other v1.1 columns.
+
+MONEY_INITIATIVE_COLUMNS = (
+    Column("cash_releasing", "number", 0.0, "0-1", "share of benefit that is cash-releasing (a real saving that "
+           "counts towards the cost-improvement target); the rest is non-cash-releasing", minimum=0, maximum=1),
+    Column("optimism_bias_capital", "number", None, "share", "uplift on capital_cost when the scenario turns "
+           "optimism bias on (0.5 = +50%); blank = the scenario's default for its category", minimum=0),
+    Column("optimism_bias_duration", "number", None, "share", "uplift on duration (rounded up to whole periods) "
+           "when optimism bias is on; blank = the scenario's default for its category", minimum=0),
+)
+TARGET_MEASURES = ("cash_releasing_savings", "in_year_revenue")
+# The uplifts used when neither the initiative, nor by_category[its category], nor by_category.default
+# says: HM Treasury, "Supplementary Green Book Guidance: Optimism Bias" (2003, with the Green Book 2022),
+# Table 1, Equipment/Development projects, upper bounds (the values an appraisal starts from before
+# mitigation is evidenced): capital expenditure +200%, works duration +54% (lower bounds 10% each).
+GREEN_BOOK_UPLIFT = {"capital": 2.00, "duration": 0.54}
+
 INITIATIVES = Table(
     "initiatives", True, "initiative",
     (
@@ -72,6 +91,7 @@ INITIATIVES = Table(
         Column("ramp", "integer", 0, "periods", "the k-th period after go-live earns min(1, (k+1)/(ramp+1)) of full benefit and revenue", minimum=0),
         Column("status", "choice", "proposed", meaning="proposed, approved or in_progress (already being built: starts in the first period, duration and costs are what remains)", choices=STATUSES),
         Column("stop_cost", "money", 0.0, "£", "revenue charged in the first period if an in_progress initiative is stopped (contract exit, write-off)", minimum=0),
+        *MONEY_INITIATIVE_COLUMNS,
     ),
     "one row per candidate initiative",
     pattern_columns=(Column("score_", "number", 0.0, "0-5", "strategic alignment with an objective, e.g. score_trust", minimum=0, maximum=5),),
@@ -195,16 +215,39 @@ class Key:
 
     @property
     def is_list(self) -> bool:
-        return self.type in ("ids", "adjustments")
+        return self.type in ("ids", "adjustments", "targets")
 
     @property
     def is_single(self) -> bool:
-        return self.type not in ("ids", "adjustments", "weights")
+        return self.type not in ("ids", "adjustments", "weights", "targets", "uplifts")
 
 
 WEIGHT_KEYS = ("benefit", "revenue", "in_year_revenue", "alignment", "cost")
 DEFAULT_WEIGHTS = {"benefit": 1.0, "revenue": 1.0, "in_year_revenue": 0.0, "alignment": 0.0, "cost": 1.0}
 KEEP_MODES = ("start", "selection", "none")
+
+# The money rules' scenario keys (issue 13): hard floors per financial year, and Green Book optimism bias.
+MONEY_SCENARIO_KEYS: dict[str, Key | dict] = {
+    "targets": Key("targets", None, "hard floors per financial year: a list of {measure, financial_year, at_least}"),
+    "optimism_bias": {
+        "apply": Key("bool", False, "true: uplift capital_cost and duration before the plan is chosen"),
+        "by_category": Key("uplifts", None, "category (or default) -> {capital: share, duration: share}; "
+                           "an initiative's own optimism_bias_capital/_duration beat these"),
+    },
+}
+# One entry of `targets`.
+TARGET: dict[str, Key] = {
+    "measure": Key("choice", REQUIRED, "cash_releasing_savings or in_year_revenue", choices=TARGET_MEASURES),
+    "financial_year": Key("label", REQUIRED, "a financial-year label inside the horizon, e.g. 2027/28"),
+    "at_least": Key("number", REQUIRED, "£ that year's measure must reach, summed over the selected initiatives",
+                    minimum=0),
+}
+# One entry of `optimism_bias.by_category`.
+UPLIFT: dict[str, Key] = {
+    # blank = the same key of by_category.default, then GREEN_BOOK_UPLIFT
+    "capital": Key("number", None, "uplift on capital_cost (0.5 = +50%)", minimum=0),
+    "duration": Key("number", None, "uplift on duration, rounded up to whole periods", minimum=0),
+}
 
 # The shape of a scenario file: a dict is a mapping with these keys, a Key is a leaf.
 SCENARIO: dict[str, Key | dict] = {
@@ -236,6 +279,7 @@ SCENARIO: dict[str, Key | dict] = {
         "move_penalty": Key("number", 0.0, "£ of objective per approved initiative moved", minimum=0),
         "drop_penalty": Key("number", 0.0, "£ of objective per approved initiative dropped", minimum=0),
     },
+    **MONEY_SCENARIO_KEYS,
     "solver": {
         "name": Key("solver", "highs", "highs or cbc"),
         "time_limit": Key("number", 60.0, "seconds", minimum=0),

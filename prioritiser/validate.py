@@ -22,9 +22,10 @@ import pandas as pd
 from . import limits
 from .errors import InputError, Issue, display_path
 from .periods import LABEL_EXAMPLES, Granularity, Horizon, clean_label, parse_period
-from .portfolio import Portfolio, no_approved_plan
+from .portfolio import Portfolio, no_approved_plan, targets_table
 from .scenario import CONTROL, Changes, Scenario, control_characters, read_scenario
-from .schema import (APPROVED_PLAN, ID_PATTERN, MONEY_RESOURCES, REFERENCES, RISK_RANGE_BASES, TABLES,
+from .schema import (APPROVED_PLAN, GREEN_BOOK_UPLIFT, ID_PATTERN, MONEY_RESOURCES, REFERENCES, RISK_RANGE_BASES,
+                     TABLES,
                      TRAINING_RESOURCES, Column, Table)
 from .tables import RawTable, ReadResult, portfolio_files, read_csv_table, read_portfolio
 
@@ -993,6 +994,79 @@ def _warn_coverage(ctx: _Context) -> None:
                      f"({_spans(missing, ctx.horizon)}): there it can be used without bound", column="resource")
 
 
+# ------------------------------------------------------------------------------- money rules (format v1.1)
+
+
+def uplifts(initiatives: pd.DataFrame, by_category: dict[str, dict[str, float]]) -> dict[str, np.ndarray]:
+    """Each initiative's optimism-bias uplift on capital and on duration: its own optimism_bias_<key> if
+    given, else by_category[its category][key], else by_category.default[key], else the Green Book's."""
+    default = by_category.get("default", {})
+    out = {}
+    for key in ("capital", "duration"):
+        fallback = default.get(key, GREEN_BOOK_UPLIFT[key])
+        by = initiatives["category"].map(lambda c: by_category.get(c, {}).get(key, fallback)
+                                         if c != "default" else fallback)
+        own = initiatives[f"optimism_bias_{key}"].astype(float)
+        out[key] = own.where(own.notna(), by.astype(float)).to_numpy(float)
+    return out
+
+
+def uplifted_duration(duration: np.ndarray, uplift: np.ndarray) -> np.ndarray:
+    """ceil(duration x (1 + uplift)); the 1e-9 keeps 10 x 1.1 = 11.000000000000002 at 11 periods."""
+    return np.ceil(np.asarray(duration, float) * (1.0 + np.asarray(uplift, float)) - 1e-9)
+
+
+def _apply_optimism_bias(ctx: _Context) -> None:
+    """With optimism_bias.apply, capital_cost and duration are uplifted here, before anything reads them,
+    so that every later rule, the model, rank-and-place and the checker see the uplifted figures; the
+    figures as given are kept as capital_cost_given and duration_given. For work in progress the
+    columns are what remains, and so is what is uplifted."""
+    ini, bias = ctx.t["initiatives"], ctx.scenario.settings.optimism_bias
+    ini["capital_cost_given"], ini["duration_given"] = ini["capital_cost"], ini["duration"]
+    if not bias.apply or not len(ini):
+        return
+    known = set(ini["category"])
+    for category in sorted(set(bias.by_category) - known - {"default"}):
+        key = f"optimism_bias.by_category.{category}"
+        ctx.out.warn(ctx.scenario.where_of(key), f"no initiative has category {category!r}, so these uplifts "
+                     "apply to none", column=key)
+    up = uplifts(ini, bias.by_category)
+    ini["capital_cost"] = ini["capital_cost"] * (1.0 + up["capital"])
+    ini["duration"] = pd.Series(uplifted_duration(ini["duration"], up["duration"]), index=ini.index)
+
+
+def _target_measure(ctx: _Context, measure: str) -> np.ndarray:
+    """Per initiative, per period, the most that measure can be in a period it is live (full ramp)."""
+    ini = ctx.t["initiatives"]
+    if measure == "cash_releasing_savings":
+        return (ini["benefit"].fillna(0) * ini["cash_releasing"].fillna(0)).to_numpy(float)
+    return ini["revenue"].fillna(0).to_numpy(float)
+
+
+def _check_targets(ctx: _Context) -> None:
+    """A target no plan could reach, even with every initiative that may be selected going live as early as
+    its own earliest start allows (an upper bound, ignoring every limit), is an error naming its year and
+    shortfall; what limits and rules make a reachable-looking target unreachable, the diagnosis says."""
+    scenario, horizon, ini = ctx.scenario, ctx.horizon, ctx.t["initiatives"]
+    if not scenario.settings.targets or "initiatives" in ctx.unusable or ini["duration"].isna().any():
+        return
+    es = ctx.periods["initiatives", "earliest_start"].fillna(0).clip(lower=0).to_numpy()
+    es = np.where(ini["status"].to_numpy(object) == "in_progress", 0, es)
+    golive = es + ini["duration"].to_numpy(float)
+    ramp = ini["ramp"].fillna(0).to_numpy(float)
+    out = ini["id"].isin(scenario.settings.force_out).to_numpy()
+    for n, target in enumerate(scenario.settings.targets):
+        periods = np.array(horizon.fy_periods(target.financial_year), dtype=float)
+        k = periods[None, :] - golive[:, None]
+        live = np.where(k >= 0, np.minimum(1.0, (k + 1) / (ramp[:, None] + 1)), 0.0).sum(axis=1)
+        most = float((live * _target_measure(ctx, target.measure))[~out].sum())
+        if most < target.at_least - 1e-6 * max(1.0, target.at_least):
+            key = f"targets[{n}].at_least"
+            ctx.out.error(scenario.where_of(key), f"{target.measure} in {target.financial_year} cannot reach "
+                          f"£{target.at_least:,.0f}: with every initiative selected and live as early as it may be, "
+                          f"it would be £{most:,.0f}, short by £{target.at_least - most:,.0f}", column=key)
+
+
 # ------------------------------------------------------------------------------- entity tables
 
 
@@ -1014,6 +1088,13 @@ def _initiatives_table(ctx: _Context) -> pd.DataFrame:
     # stop_cost means something only for work in progress (a warning said so)
     initiatives["stop_cost"] = ini["stop_cost"].astype(float).where(initiatives["status"] == "in_progress", 0.0)
     _risk_ranges(ini, initiatives)
+    # money rules: the cash-releasing share, and (see _apply_optimism_bias) the figures as given with the
+    # initiative's own uplifts as written, which the checker recomputes the uplift from
+    initiatives["cash_releasing"] = ini["cash_releasing"].astype(float)
+    initiatives["capital_cost_given"] = ini["capital_cost_given"].astype(float)
+    initiatives["duration_given"] = ini["duration_given"].astype(int)
+    for col in ("optimism_bias_capital", "optimism_bias_duration"):
+        initiatives[col] = ini[col].astype(float)
     passthrough = [c for c in ini.columns if c not in initiatives.columns and c not in ("id", "_row")]
     for col in passthrough:
         initiatives[col] = ini[col].astype(float) if col.startswith("score_") else ini[col]
@@ -1064,7 +1145,8 @@ def _entity_tables(ctx: _Context) -> dict[str, pd.DataFrame]:
                                  "type": dep["type"], "lag": dep["lag"].astype(int)}).reset_index(drop=True)
     training = ctx.t["training"].drop(columns="_row").reset_index(drop=True)
     approved = ctx.approved if ctx.approved is not None else no_approved_plan()
-    return {"initiatives": initiatives, "resources": resources, "demands": demands, "capacity": capacity,
+    targets = targets_table(ctx.scenario.settings.targets, ctx.horizon)
+    return {"targets": targets, "initiatives": initiatives, "resources": resources, "demands": demands, "capacity": capacity,
             "funding": funding, "dependencies": dependencies, "training": training, "approved": approved}
 
 
@@ -1153,11 +1235,11 @@ def _read_source(scenario: Scenario, out: _Collector) -> ReadResult | None:
     return read
 
 
-_RULES = (_check_presence, _check_characters, _type_tables, _check_initiatives, _check_resources,
-          _check_training_resources, _check_references, _check_offsets, _check_periods, _check_funding,
-          _check_dependency_graph, _check_status, _read_approved_plan, _check_forced, _check_kept,
+_RULES = (_check_presence, _check_characters, _type_tables, _apply_optimism_bias, _check_initiatives,
+          _check_resources, _check_training_resources, _check_references, _check_offsets, _check_periods,
+          _check_funding, _check_dependency_graph, _check_status, _read_approved_plan, _check_forced, _check_kept,
           _check_must_select, _check_training_windows,
-          _check_scenario_names, _warn_coverage, _check_risk_ranges)
+          _check_scenario_names, _check_targets, _warn_coverage, _check_risk_ranges)
 
 
 def _build(scenario: Scenario, out: _Collector) -> Portfolio | None:
