@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import limits
+from .appraisal import green_book, target_table
 from .check import CheckReport, check_plan
 from .errors import InputError, Issue, display_path
 from .explain import plan_table, usage_table
@@ -173,6 +174,8 @@ def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limi
     if outcome.first_plan_seconds is not None:
         timings["first_plan"] = timings["load"] + timings["build"] + timings["heuristic"] + outcome.first_plan_seconds
     result = finish(model, outcome, greedy_v, timings, time.perf_counter() - t0)
+    if greedy is None and "target" in model.families and result.has_plan:
+        result.message = "; ".join(filter(None, [result.message, "rank-and-place found no plan meeting every target"]))
     if result.status is Status.INFEASIBLE and diagnose:  # in what the limit leaves (docs/security.md)
         explain_infeasible(result, time_limit=solve_budget(limit, t0, model), solver=name, threads=threads)
     return result
@@ -303,8 +306,9 @@ def _result(model, v, status, objective, bound, gap, message, check, outcome, ti
         components.update(planning_components(p, starts))
         components["npv"] = components["pv_benefit"] + components["pv_revenue"] - components["pv_cost"] - \
             components["pv_external"] - components.get("stop_cost", 0.0)
+    appraisal = green_book(p, plan, components, starts) if v is not None else {}
     return Result(scenario=p.name, status=status, objective=objective, bound=bound, gap=gap, components=components,
                   plan=plan, usage=usage, starts=starts, external_purchases=external, portfolio=p, check=check,
                   solver=outcome.solver, solver_version=outcome.version, seconds=seconds, message=message,
                   timings=timings, greedy_objective=_objective(model, greedy_v) if greedy_v is not None else None,
-                  model=model, distrusted=distrusted)
+                  model=model, distrusted=distrusted, green_book=appraisal, targets=target_table(model, v))

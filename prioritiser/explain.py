@@ -18,7 +18,10 @@ VALUE_COLUMNS = ("pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv
 TRAINING_COLUMNS = ("trainer_fte_periods", "clinical_fte_periods", "training_cost")
 # input columns the plan table does not pass through (it has its own columns for what matters)
 _MODEL_INPUTS = {"duration", "earliest_start", "latest_finish", "capital_cost", "revenue_cost", "running_cost",
-                 "benefit", "revenue", "ramp", "stop_cost"} | {c.name for c in RISK_RANGE_COLUMNS}
+                 "benefit", "revenue", "ramp", "stop_cost",
+                 # money rules: the cash-releasing share (benefits.csv), the figures as given and their uplifts
+                 "cash_releasing", "capital_cost_given", "duration_given", "optimism_bias_capital",
+                 "optimism_bias_duration"} | {c.name for c in RISK_RANGE_COLUMNS}
 
 
 # ------------------------------------------------------------------------------------ plan table

@@ -137,6 +137,27 @@ class _Placer:
                 break
 
 
+def _meet_targets(placer: _Placer) -> None:
+    """Money rules: a target the ranked plan misses is made up by adding, in turn, the unplaced
+    initiatives that add most to it, each at the start that adds most and still fits every limit and
+    rule (worth it or not: the target must be met). What cannot be met leaves the plan infeasible, and
+    rank-and-place reports no plan (the engine says so)."""
+    m = placer.model
+    rows = m.families.get("target")
+    if rows is None:
+        return
+    A = m.A[rows, :m.n_x].tocsr()
+    for t in range(A.shape[0]):
+        r = rows.start + t
+        cols, gain = A.indices[A.indptr[t]:A.indptr[t + 1]], A.data[A.indptr[t]:A.indptr[t + 1]]
+        for col in cols[np.argsort(-gain, kind="stable")]:
+            if placer.act[r] >= m.row_lo[r] - 1e-7 * max(1.0, abs(m.row_lo[r])):
+                break
+            i = m.col_init[col]
+            if not placer.placed[i] and placer.try_column(col, np.inf):
+                placer.placed[i] = True
+
+
 def place(model: Model, order: np.ndarray, preference: np.ndarray, skip: np.ndarray,
           passes: int = 3, first: np.ndarray | None = None, worth: np.ndarray | None = None) -> np.ndarray | None:
     """Place initiatives in `order` at their feasible start of highest `preference` (per x column).
@@ -160,6 +181,7 @@ def place(model: Model, order: np.ndarray, preference: np.ndarray, skip: np.ndar
         placer.place_all(order, passes)
         placer.allowed = np.ones(model.n_x, bool)
     placer.place_all(order, passes)
+    _meet_targets(placer)
     tol = 1e-7 * np.maximum(1.0, np.abs(model.row_lo))
     if np.any(placer.act < model.row_lo - tol) or np.any(placer.act > model.row_hi + placer.tol):
         return None

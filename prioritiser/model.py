@@ -444,18 +444,29 @@ def _tiebreak(p: Portfolio, cols: _Columns, c: np.ndarray) -> np.ndarray | None:
     return bonus
 
 
+def pieces_at(p: Portfolio, init: np.ndarray, start: np.ndarray) -> pd.DataFrame:
+    """The objective pieces (pv_benefit, pv_revenue, in_year_revenue, alignment, pv_cost) of initiative
+    positions `init` (each at most once) started at `start`, whatever their start windows allow."""
+    init, start = np.asarray(init, np.int64), np.asarray(start, np.int64)
+    N = len(p.ids)
+    n_start = np.zeros(N, np.int64)
+    n_start[init] = 1
+    order = np.argsort(init, kind="stable")  # _Columns holds each initiative's columns in id order
+    at = _Columns(first=np.zeros(N, np.int64), last=n_start - 1, n_start=n_start, offset=np.cumsum(n_start) - n_start,
+                  init=init[order], start=start[order], ext_resource=np.zeros(0, np.int64),
+                  ext_period=np.zeros(0, np.int64), relief=np.zeros(0, np.int64))
+    if not len(init):
+        return pd.DataFrame(columns=["pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost"], dtype=float)
+    pieces = _objective_pieces(p, at, _resource_use(p, at))
+    pieces.index = p.ids[init[order]]
+    return pieces.loc[p.ids[init]]
+
+
 def _kept_values(p: Portfolio) -> pd.DataFrame:
     """Each in_progress initiative's objective pieces if it continues (start 0), whether or not the
     scenario leaves it a column: what stopping it gives up."""
     who = np.flatnonzero(p.in_progress)
-    N = len(p.ids)
-    n_start = np.zeros(N, np.int64)
-    n_start[who] = 1
-    kept = _Columns(first=np.zeros(N, np.int64), last=n_start - 1, n_start=n_start, offset=np.cumsum(n_start) - n_start,
-                    init=who, start=np.zeros(len(who), np.int64), ext_resource=np.zeros(0, np.int64),
-                    ext_period=np.zeros(0, np.int64), relief=np.zeros(0, np.int64))
-    pieces = _objective_pieces(p, kept, _resource_use(p, kept)) if len(who) else \
-        pd.DataFrame(columns=["pv_benefit", "pv_revenue", "in_year_revenue", "alignment", "pv_cost"], dtype=float)
+    pieces = pieces_at(p, who, np.zeros(len(who), np.int64))
     pieces.index = p.ids[who]
     pieces["stop_cost"] = p.initiatives["stop_cost"].to_numpy(float)[who]
     return pieces

@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .appraisal import PLAN_APPRAISAL_COLUMNS, PLAN_BIAS_COLUMNS, benefits_table
 from .figures import external_staff, objective_text, spend_by_year  # spend_by_year: the dashboard reads it here
 from .formatting import money
 # publish: the one way to write a folder; EXPLANATION_FOLDERS: what explanations add to one (both re-exported)
 from .outputs import EXPLANATION_FOLDERS, publish, save_workbook, write_csv, write_frame  # noqa: F401
 from .result import Result
 
-OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json", "changes.csv")
+OUTPUT_FILES = ("plan.csv", "usage.csv", "summary.json", "report.xlsx", "run.json", "changes.csv", "benefits.csv")
 PLAN_COLUMNS = ["id", "name", "selected", "start", "go_live", "pv_benefit", "pv_revenue", "in_year_revenue",
                 "pv_cost", "reason"]
 # format v1.1: the initiative's status, and the training its plan puts inside the horizon
@@ -39,11 +40,18 @@ def _clean(value):
 
 
 def plan_frame(result: Result) -> pd.DataFrame:
-    """plan.csv: the spec's columns first, then the user's passthrough columns."""
+    """plan.csv: the spec's columns first, the Green Book's (and, with optimism bias on, the uplifted
+    figures and the appraisal without it), then the user's passthrough columns."""
     plan = result.plan.reset_index().rename(columns={"initiative": "id"})
-    extra = [c for c in plan.columns if c not in PLAN_COLUMNS + PLAN_V11_COLUMNS and c not in
+    money = [c for c in PLAN_APPRAISAL_COLUMNS + PLAN_BIAS_COLUMNS if c in plan.columns]
+    extra = [c for c in plan.columns if c not in PLAN_COLUMNS + PLAN_V11_COLUMNS + money and c not in
              ("category", "directorate", "mandatory", "start_index", "go_live_index", "alignment", "value")]
-    return plan[PLAN_COLUMNS + PLAN_V11_COLUMNS + extra]
+    return plan[PLAN_COLUMNS + PLAN_V11_COLUMNS + money + extra]
+
+
+def benefits_frame(result: Result) -> pd.DataFrame:
+    """benefits.csv: the benefits realisation schedule of the plan (appraisal.benefits_table)."""
+    return benefits_table(result.portfolio, result.starts)
 
 
 def changes_frame(result: Result) -> pd.DataFrame:
@@ -89,6 +97,7 @@ def console_summary(result: Result) -> str:
     lines.append(f"NPV: {money(c.get('npv'))}   In-year revenue: {money(c.get('in_year_revenue'))}   "
                  f"Alignment: {c.get('alignment', 0.0):,.1f} points")
     lines.append(f"Objective: {objective_text(result)}")
+    lines += green_book_lines(result)
     lines += spend_lines(spend_by_year(result))
     lines += changes_lines(result)
     busy = busiest_staff(result)
@@ -114,6 +123,30 @@ def diagnosis_lines(result: Result) -> list[str]:
         from .diagnose import WITHIN_LIMITS
 
         lines += [WITHIN_LIMITS] + [f"  - {item['text']}" for item in result.diagnosis_within_limits]
+    return lines
+
+
+def _bcr(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def green_book_lines(result: Result) -> list[str]:
+    """Green Book appraisal of the plan (with and without optimism bias when it is on) and its targets."""
+    g = result.green_book
+    if not g:
+        return []
+    bias = " with optimism bias" if g.get("optimism_bias") else ""
+    lines = [f"Green Book{bias}: PV costs {money(g['pv_costs'])}, PV benefits {money(g['pv_benefits'])}, "
+             f"NPSV {money(g['npsv'])}, BCR {_bcr(g['bcr'])}"]
+    off = g.get("without_optimism_bias")
+    if off:
+        lines.append(f"  without optimism bias (same starts): PV costs {money(off['pv_costs'])}, PV benefits "
+                     f"{money(off['pv_benefits'])}, NPSV {money(off['npsv'])}, BCR {_bcr(off['bcr'])}")
+    targets = result.targets
+    for t in (targets.itertuples() if targets is not None else ()):
+        words = t.measure.replace("_", " ")
+        lines.append(f"Target {words} {t.financial_year}: {money(t.achieved)} against at least {money(t.at_least)}"
+                     f" ({'met' if t.headroom >= -1e-6 * max(1.0, t.at_least) else 'MISSED'})")
     return lines
 
 
@@ -214,6 +247,7 @@ def write_outputs(result: Result, out_dir: str | Path, extra: dict[str, str] | N
         summary = summary_dict(result)
         if result.has_plan:
             write_csv(plan_frame(result), tmp / "plan.csv")
+            write_csv(benefits_frame(result), tmp / "benefits.csv")
             write_csv(result.usage, tmp / "usage.csv")
             if len(result.portfolio.approved):
                 write_csv(changes_frame(result), tmp / "changes.csv")

@@ -95,6 +95,9 @@ class Result:
     # a re-plan keeping approved starts, fixed by more money or staff: the approved initiatives that
     # cannot keep their starts with every limit as it is, and why (diagnose.py)
     diagnosis_within_limits: list = field(default_factory=list)
+    # money rules (issue 13): the Green Book appraisal of the plan (appraisal.green_book) and its targets
+    green_book: dict = field(default_factory=dict)
+    targets: "pd.DataFrame | None" = None  # appraisal.TARGET_COLUMNS, one row per target
 
     @property
     def has_plan(self) -> bool:
@@ -118,4 +121,7 @@ class Result:
             **({"diagnosis": self.diagnosis, "diagnosis_note": self.diagnosis_note}
                if self.status is Status.INFEASIBLE else {}),
             **({"diagnosis_within_limits": self.diagnosis_within_limits} if self.diagnosis_within_limits else {}),
+            **({"green_book": self.green_book} if self.green_book else {}),
+            **({"targets": self.targets.to_dict(orient="records")} if self.targets is not None and len(self.targets)
+               else {}),
         }
