@@ -156,6 +156,7 @@ def summary_sheet(ws, pack: Pack) -> None:
     rows = _Rows(ws)
     _result_block(rows, pack)
     _headline_block(rows, pack)
+    _green_book_block(rows, pack)
     _objective_block(rows, pack)
     _spend_block(rows, pack)
     _provenance_block(rows, pack)
@@ -299,6 +300,7 @@ def _plan_frame(pack: Pack) -> tuple[pd.DataFrame, dict[str, Col]]:
     frame["status"] = [STATUS_WORDS.get(s, s) for s in plan["status"]]
     for key in ("trainer_fte_periods", "clinical_fte_periods", "training_cost"):
         frame[key] = plan[key].to_numpy()
+    _green_book_columns(frame, plan)
     cols = {"id": Col("ID", width=10), "name": Col("Initiative", "wrap", 28), "category": Col("Category", width=13),
             "mandatory": Col("Mandatory", "bool", 10), "selected": Col("In plan", "bool", 7),
             "start": Col("Start (best start if left out)", "period", 11), "go_live": Col("Go-live", "period", 10),
@@ -310,6 +312,7 @@ def _plan_frame(pack: Pack) -> tuple[pd.DataFrame, dict[str, Col]]:
         cols.update({"trainer_fte_periods": Col("Training: trainer FTE-periods", "fte", 10),
                      "clinical_fte_periods": Col("Training: clinical FTE-periods", "fte", 10),
                      "training_cost": Col("Training: bank and locum pay (£)", "money0", 12)})
+    cols.update({k: v for k, v in GREEN_BOOK_COLS.items() if k in frame.columns})
     for extra in r.portfolio.passthrough_columns.get("initiatives", []):
         if extra in plan.columns and extra not in frame.columns:
             frame[extra] = plan[extra].to_numpy()
@@ -639,3 +642,72 @@ def warnings_sheet(ws, pack: Pack) -> None:
     items = pack.summary.get("warnings", []) or ["No warnings: the input raised none."]
     write_table(ws, pd.DataFrame({"warning": items}), {"warning": Col("Warning", "wrap", 120)},
                 title="Warnings about the input", note="Things that did not stop the run but deserve a look.")
+
+
+# --------------------------------------------------------------------- money rules (issue 13)
+GREEN_BOOK_COLS = {"bcr": Col("BCR", "number", 8),
+                   "capital_cost_uplifted": Col("Capital with optimism bias (£)", "money", 13),
+                   "duration_uplifted": Col("Build periods with optimism bias", "integer", 10),
+                   "npsv_without_ob": Col("NPSV without optimism bias (£)", "money", 13),
+                   "bcr_without_ob": Col("BCR without optimism bias", "number", 10)}
+
+
+def _green_book_columns(frame: pd.DataFrame, plan: pd.DataFrame) -> None:
+    """The Plan sheet's Green Book columns, as plan.csv has them (blank for what is left out)."""
+    for key in GREEN_BOOK_COLS:
+        if key in plan.columns:
+            frame[key] = plan[key].to_numpy()
+
+
+def _green_book_block(rows: _Rows, pack: Pack) -> None:
+    """HM Treasury Green Book appraisal of the plan, with and without optimism bias; the targets it meets."""
+    g, r = pack.result.green_book, pack.result
+    if not g:
+        return
+    off = g.get("without_optimism_bias")
+    rows.heading("Green Book appraisal (£, present values)" + (" with optimism bias" if off else ""))
+    note = " (without optimism bias: {})" if off else ""
+    for key, label, what in (("pv_costs", "PV costs", "whole life to the horizon's end, external staff and stop "
+                              "costs included"), ("pv_benefits", "PV benefits", "benefits and new revenue"),
+                             ("npsv", "Net present social value (NPSV)", "PV benefits - PV costs")):
+        rows.item(label, g[key], "money", what + (note.format(money(off[key])) if off else ""))
+    bcr = "-" if g["bcr"] is None else f"{g['bcr']:.2f}"
+    rows.item("Benefit-cost ratio (BCR)", bcr + (f"; without optimism bias {off['bcr']:.2f}" if off and off["bcr"]
+                                                  is not None else "") + " (PV benefits / PV costs)")
+    if off:
+        rows.item("Optimism bias", "capital and build durations uplifted before the plan was chosen (see the Plan "
+                  "sheet); the figures without it price the same starts at the costs and durations as given")
+    targets = r.targets
+    for t in (targets.itertuples() if targets is not None else ()):
+        rows.item(f"Target: {t.measure.replace('_', ' ')} {t.financial_year}", t.achieved, "money",
+                  f"at least {money(t.at_least)}: " + ("met" if t.headroom >= -1e-6 * max(1.0, t.at_least)
+                                                         else "MISSED"))
+
+
+BENEFITS_COLS = {"id": Col("ID", width=10), "name": Col("Initiative", "wrap", 28),
+                 "financial_year": Col("Financial year", width=10), "benefit": Col("Benefit (£)", "money0", 13),
+                 "cash_releasing": Col("Cash-releasing (£)", "money0", 13),
+                 "non_cash_releasing": Col("Non-cash-releasing (£)", "money0", 13),
+                 "revenue": Col("New revenue (£)", "money0", 13)}
+
+
+@sheet("Benefits", order=35, when=lambda pack: bool(pack.result.plan["selected"].any()))
+def benefits_sheet(ws, pack: Pack) -> None:
+    """benefits.csv for the board: per selected initiative and financial year, then each year's total."""
+    from .report import benefits_frame
+
+    r = pack.result
+    frame = benefits_frame(r)
+    frame.insert(1, "name", [r.plan.at[i, "name"] for i in frame["id"]])
+    totals = frame.groupby("financial_year", sort=False)[["benefit", "cash_releasing", "non_cash_releasing",
+                                                         "revenue"]].sum().reset_index()
+    totals.insert(0, "id", "Total")
+    totals.insert(1, "name", "every initiative in the plan")
+    area = write_table(ws, pd.concat([frame, totals], ignore_index=True), BENEFITS_COLS,
+                       title="Benefits realisation schedule: what the plan counts on, per financial year",
+                       note="Not discounted. Cash-releasing benefits are real savings that count towards the "
+                            "cost-improvement target; the rest is time saved and quality. The rows of benefits.csv, "
+                            "then each year's total.", freeze_columns=3)
+    for n in range(area.first_row + len(frame), area.last_row + 1):
+        for j in range(1, len(BENEFITS_COLS) + 1):
+            ws.cell(n, j).font = Font(name=FONT, bold=True, size=BODY_SIZE)
