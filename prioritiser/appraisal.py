@@ -120,3 +120,43 @@ def target_table(model: Model, v: np.ndarray | None) -> pd.DataFrame:
     return pd.DataFrame({"measure": targets["measure"], "financial_year": targets["financial_year"],
                          "at_least": targets["at_least"], "achieved": achieved,
                          "headroom": achieved - targets["at_least"].to_numpy(float)})[TARGET_COLUMNS]
+
+
+def target_shortfalls(model: Model, time_limit: float = 10.0) -> list[dict]:
+    """Why an infeasible scenario's targets cannot all be met: for each target alone (the others set
+    aside, every limit and rule kept), the most any plan reaches, by a solve that maximises it; a target
+    above that is a diagnosis item naming its year and the shortfall (whole pounds, rounded up, so that
+    lowering the target by it is enough). Nothing when the scenario has no plan even without targets."""
+    import math
+
+    from .result import Status
+    from .solvers import solve
+
+    rows = model.families.get("target")
+    if rows is None:
+        return []
+    free_lo = model.row_lo.copy()
+    free_lo[rows] = -np.inf
+    items = []
+    for r in range(rows.start, rows.stop):
+        measure = np.asarray(model.A[r].todense()).ravel()
+        alone = dataclasses.replace(model, c=measure, row_lo=free_lo, tiebreak=None, objective_constant=0.0)
+        outcome = solve(alone, "highs", time_limit, 1e-9)
+        if outcome.status is Status.INFEASIBLE or outcome.x is None:
+            return []  # no plan even without the targets: the other limits and rules are in the way
+        best = float(measure @ outcome.x)  # our own number, not the solver's
+        meta, at_least = model.rows.iloc[r], float(model.row_lo[r])
+        if best >= at_least - 1e-6 * max(1.0, at_least):
+            continue
+        proven = outcome.bound is not None and outcome.bound <= best + 1e-6 * max(1.0, abs(best))
+        shortfall = float(math.ceil(at_least - best - 1e-9))
+        items.append({"kind": "limit", "resource": meta["resource"], "period": meta["period"], "shortfall": shortfall,
+                      "initiatives": [], "rule": "target",
+                      "text": f"{meta['resource']} target {meta['period']}: at most £{best:,.0f} can be reached "
+                              f"within every limit and rule, short of £{at_least:,.0f} by £{shortfall:,.0f}"
+                              + ("" if proven else f" (the best found in {time_limit:g} s, not proven the most)")})
+    if not items and rows.stop > rows.start:
+        items.append({"kind": "rule", "rule": "target", "initiatives": [],
+                      "text": "each target can be met on its own, but not all of them together (or not with the "
+                              "other rules): lower one of them"})
+    return items

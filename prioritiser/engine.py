@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import limits
-from .appraisal import green_book, target_table
+from .appraisal import green_book, target_shortfalls, target_table
 from .check import CheckReport, check_plan
 from .errors import InputError, Issue, display_path
 from .explain import plan_table, usage_table
@@ -178,6 +178,8 @@ def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limi
         result.message = "; ".join(filter(None, [result.message, "rank-and-place found no plan meeting every target"]))
     if result.status is Status.INFEASIBLE and diagnose:  # in what the limit leaves (docs/security.md)
         explain_infeasible(result, time_limit=solve_budget(limit, t0, model), solver=name, threads=threads)
+    if result.status is Status.INFEASIBLE and diagnose and len(portfolio.targets):
+        result.diagnosis += target_shortfalls(model)  # which targets no plan can reach, and by how much
     return result
 
 
