@@ -204,7 +204,8 @@ class PlanChecker:
         self.T = int(h.T)
         self.P = int(h.per_year)
         self.fy = np.asarray(h.fy, dtype=int)
-        self.first_fy = int(h.fy_labels[0][:4])  # the first financial year's starting calendar year
+        # the first financial year's starting calendar year (read only when there are targets)
+        self.first_fy = int(h.fy_labels[0][:4]) if hasattr(h, "fy_labels") else None
         if len(self.labels) != self.T or len(self.fy) != self.T:
             raise ValueError("horizon labels/fy do not have length T")
 

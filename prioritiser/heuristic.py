@@ -138,10 +138,10 @@ class _Placer:
 
 
 def _meet_targets(placer: _Placer) -> None:
-    """Money rules: a target the ranked plan misses is made up by adding, in turn, the unplaced
-    initiatives that add most to it, each at the start that adds most and still fits every limit and
-    rule (worth it or not: the target must be met). What cannot be met leaves the plan infeasible, and
-    rank-and-place reports no plan (the engine says so)."""
+    """Money rules: a target not yet met is made up by adding, in turn, the unplaced initiatives that add
+    most to it, each at the start that adds most and still fits every limit and rule (worth it or not:
+    the target must be met). It runs once what must be in is placed, before the ranking fills the room,
+    and again at the end. A target still missed leaves rank-and-place with no plan (the engine says so)."""
     m = placer.model
     rows = m.families.get("target")
     if rows is None:
@@ -176,6 +176,9 @@ def place(model: Model, order: np.ndarray, preference: np.ndarray, skip: np.ndar
     placer = _Placer(model, preference, skip)
     if worth is not None:
         placer.worth = worth
+    if "target" in model.families:  # what must be in first, then what the targets need, then the ranking
+        placer.place_all(order[placer.must[order]], passes)
+        _meet_targets(placer)
     if first is not None:
         placer.allowed = first
         placer.place_all(order, passes)
