@@ -17,6 +17,13 @@ the new windows, in-progress ones started before the horizon) with a `changes.ke
 `max_moved` and penalties. Work in flight is budgeted (its build costs and staff are added to the
 limits covering them, as a trust's plan for the year would be) and has no unfinished predecessors.
 
+With `money=True` a case also has the money rules of format v1.1 (issue 13), again from a stream of
+its own: a cash-releasing share on most initiatives, categories, optimism bias on in most cases (a
+`by_category` default, a category's own uplifts, per-initiative overrides; initiatives with a latest
+finish keep their duration, so that no deadline is made impossible) and one or two targets per case
+(cash-releasing savings or in-year revenue in a financial year of the horizon) set at a share of what
+every initiative together could reach, so that they often bind and are sometimes out of reach.
+
 `case.write(folder)` writes CSV files and a scenario.yaml and returns the scenario path;
 `case.shuffled(seed)` is the same case with the rows of every table in another order.
 `count_starts(case)` gives the number of plans brute force would enumerate.
@@ -383,11 +390,43 @@ def _no_two_must_haves_excluded(ini: pd.DataFrame, scenario: dict, approved: pd.
     return approved
 
 
+def _money_rules(seed: int, h: Horizon, ini: pd.DataFrame, scenario: dict) -> None:
+    """Cash-releasing shares, categories, optimism bias and targets (module docstring)."""
+    rng = np.random.default_rng([seed, 13])
+    n = len(ini)
+    ini["cash_releasing"] = rng.choice([0.0, 0.0, 0.25, 0.5, 1.0], size=n)
+    ini["category"] = rng.choice(["clinical", "infrastructure", "cyber", ""], size=n)
+    own = rng.random(n) < 0.2
+    ini["optimism_bias_capital"] = np.where(own, rng.choice([0.0, 0.1, 0.5], size=n), np.nan)
+    deadline = ini["latest_finish"] != ""
+    ini["optimism_bias_duration"] = np.where(deadline, 0.0, np.where(own, rng.choice([0.0, 0.25, 0.5], size=n),
+                                                                   np.nan))
+    if rng.random() < 0.75:
+        scenario["optimism_bias"] = {"apply": True, "by_category": {
+            "default": {"capital": float(rng.choice([0.1, 0.24, 0.54])), "duration": float(rng.choice([0.0, 0.2, 0.5]))},
+            "infrastructure": {"capital": float(rng.choice([0.05, 0.2]))}}}
+    years = sorted(set(h.fy_labels))
+    targets = []
+    for measure in rng.choice(["cash_releasing_savings", "in_year_revenue"], size=int(rng.integers(1, 3)),
+                              replace=False):
+        year = str(rng.choice(years))
+        periods = np.array(h.fy_periods(year))
+        rate = ini["benefit"] * ini["cash_releasing"] if measure == "cash_releasing_savings" else ini["revenue"]
+        # at full benefit only from the earliest start + 1.5 x duration + ramp on: less than any initiative can
+        # reach, so that a target is never beyond every plan (an input error) but limits may still rule it out
+        full = np.array([h.index(es) for es in ini["earliest_start"]]) + np.ceil(1.5 * ini["duration"]) + ini["ramp"]
+        most = float((rate.to_numpy(float) * (periods[None, :] >= full.to_numpy()[:, None]).sum(axis=1)).sum())
+        targets.append({"measure": str(measure), "financial_year": year,
+                        "at_least": round(most * float(rng.choice([0.02, 0.05, 0.1, 0.2, 0.4])), -2)})
+    scenario["targets"] = targets
+
+
 def random_case(seed: int, gap: float = 0.0, time_limit: float = 60.0, narrow: bool | None = None,
-                initiatives: tuple[int, int] = (10, 40), cycle: bool = False) -> Case:
+                initiatives: tuple[int, int] = (10, 40), cycle: bool = False, money: bool = False) -> Case:
     """A random portfolio (see the module docstring). `narrow`: every initiative has one allowed
     start (small enough for brute force when there are few initiatives). `initiatives`: the range
-    of their number (not for narrow cases, which have 10 to 12). `cycle`: with the planning cycle."""
+    of their number (not for narrow cases, which have 10 to 12). `cycle`: with the planning cycle.
+    `money`: with cash-releasing benefits, optimism bias and targets."""
     rng = np.random.default_rng(seed)
     h = _horizon(rng)
     narrow = bool(rng.random() < 0.1) if narrow is None else narrow
@@ -417,4 +456,6 @@ def random_case(seed: int, gap: float = 0.0, time_limit: float = 60.0, narrow: b
         "solver": {"name": "highs", "time_limit": float(time_limit), "gap": float(gap)},
     }
     approved = _planning_cycle(seed, h, tables, scenario) if cycle else None
+    if money:
+        _money_rules(seed, h, ini, scenario)
     return Case(seed, tables, scenario, approved)

@@ -31,6 +31,7 @@ from prioritiser.result import GAP_SLACK, Status, relative_gap
 
 CASES = 300
 CYCLE_CASES = 100  # more, with the planning cycle
+MONEY_CASES = 40  # more, with the money rules (cash-releasing targets, optimism bias)
 GAPS = (0.0, 1e-4, 1e-3)
 TIME_LIMITS = (60.0, 5.0)  # with and without neighbourhood search after branch-and-bound
 BRUTE_FORCE_PLANS = 20_000
@@ -75,9 +76,18 @@ def test_random_re_plan_is_solved_honestly(seed, tmp_path):
     solved_honestly(seed, tmp_path, cycle=True)
 
 
-def solved_honestly(seed: int, tmp_path, cycle: bool = False) -> None:
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(CASES + CYCLE_CASES, CASES + CYCLE_CASES + MONEY_CASES))
+def test_random_money_case_is_solved_honestly(seed, tmp_path):
+    """The same with the money rules (issue 13): cash-releasing shares, optimism bias with category and
+    per-initiative uplifts, and targets (`random_case(..., money=True)`); the checker recomputes the
+    uplift from the given figures and checks every target."""
+    solved_honestly(seed, tmp_path, money=True)
+
+
+def solved_honestly(seed: int, tmp_path, cycle: bool = False, money: bool = False) -> None:
     gap = GAPS[seed % len(GAPS)]
-    case = random_case(seed, gap=gap, time_limit=TIME_LIMITS[seed % len(TIME_LIMITS)], cycle=cycle)
+    case = random_case(seed, gap=gap, time_limit=TIME_LIMITS[seed % len(TIME_LIMITS)], cycle=cycle, money=money)
     warm = run_unless_unplaceable(case, tmp_path)
     if warm is None:
         return  # validation proved it infeasible before solving (a must-have fits at no start), re-checked
@@ -139,3 +149,16 @@ def test_the_re_plan_cases_have_the_planning_cycle():
     assert sum(c.scenario["changes"]["move_penalty"] > 0 for c in cases) >= 20
     assert sum(c.scenario["changes"]["drop_penalty"] > 0 for c in cases) >= 20
     assert 20 <= sum(c.scenario["allow_stopping"] for c in cases) <= 80
+
+
+def test_the_money_cases_have_the_money_rules():
+    """The money cases hold what their test claims: optimism bias on and off, category and own uplifts,
+    targets of both measures, and targets that bind (the unconstrained plan of the case misses them)."""
+    seeds = range(CASES + CYCLE_CASES, CASES + CYCLE_CASES + MONEY_CASES)
+    cases = [random_case(seed, money=True) for seed in seeds]
+    on = [c.scenario.get("optimism_bias", {}).get("apply", False) for c in cases]
+    assert 20 <= sum(on) < len(cases)
+    assert all(c.tables["initiatives"]["cash_releasing"].gt(0).any() for c in cases)
+    assert sum(c.tables["initiatives"]["optimism_bias_capital"].notna().any() for c in cases) >= 30
+    measures = [t["measure"] for c in cases for t in c.scenario["targets"]]
+    assert {measures.count(m) >= 10 for m in ("cash_releasing_savings", "in_year_revenue")} == {True}
