@@ -16,6 +16,14 @@ import numpy as np
 from .model import Model
 
 
+def _column_load(model: Model) -> np.ndarray:
+    """Per x column: the share of each capacity row it uses, summed."""
+    cap = model.families["capacity"]
+    A_cap = model.A[cap]
+    rhs = np.maximum(np.abs(model.row_hi[cap]), 1e-9)
+    return np.asarray(abs(A_cap).multiply(1.0 / rhs[:, None]).sum(axis=0)).ravel()[:model.n_x]
+
+
 def _value_density(model: Model) -> tuple[np.ndarray, np.ndarray]:
     """Best value of each initiative over its starts, and that value per unit of limits it uses."""
     n_x = model.n_x
@@ -23,10 +31,7 @@ def _value_density(model: Model) -> tuple[np.ndarray, np.ndarray]:
     value = model.c[:n_x]
     best = np.full(N, -np.inf)
     np.maximum.at(best, model.col_init, value)
-    cap = model.families["capacity"]
-    A_cap = model.A[cap]
-    rhs = np.maximum(np.abs(model.row_hi[cap]), 1e-9)
-    load_col = np.asarray(abs(A_cap).multiply(1.0 / rhs[:, None]).sum(axis=0)).ravel()[:n_x]
+    load_col = _column_load(model)
     load = np.full(N, np.inf)
     np.minimum.at(load, model.col_init, load_col)
     load = np.where(np.isfinite(load), load, 0.0)
@@ -138,24 +143,32 @@ class _Placer:
 
 
 def _meet_targets(placer: _Placer) -> None:
-    """Money rules: a target not yet met is made up by adding, in turn, the unplaced initiatives that add
-    most to it, each at the start that adds most and still fits every limit and rule (worth it or not:
-    the target must be met). It runs once what must be in is placed, before the ranking fills the room,
-    and again at the end. A target still missed leaves rank-and-place with no plan (the engine says so)."""
+    """Money rules: targets not yet met are made up by adding, one at a time, the start of an unplaced
+    initiative that covers most of what the targets still need (each target's need counted at most once,
+    as a share of it) per unit of the limits it uses, and still fits every limit and rule (worth it or
+    not: the targets must be met). It runs once what must be in is placed, before the ranking fills the
+    room, and again at the end. A target still missed leaves rank-and-place with no plan (the engine
+    says so)."""
     m = placer.model
     rows = m.families.get("target")
     if rows is None:
         return
-    A = m.A[rows, :m.n_x].tocsr()
-    for t in range(A.shape[0]):
-        r = rows.start + t
-        cols, gain = A.indices[A.indptr[t]:A.indptr[t + 1]], A.data[A.indptr[t]:A.indptr[t + 1]]
-        for col in cols[np.argsort(-gain, kind="stable")]:
-            if placer.act[r] >= m.row_lo[r] - 1e-7 * max(1.0, abs(m.row_lo[r])):
-                break
-            i = m.col_init[col]
-            if not placer.placed[i] and placer.try_column(col, np.inf):
-                placer.placed[i] = True
+    gain_of = m.A[rows, :m.n_x].toarray()  # targets x x-columns
+    load = _column_load(m)
+    tried = np.zeros(m.n_x, bool)
+    for _ in range(5 * len(m.portfolio.ids) + 1):
+        need = m.row_lo[rows] - placer.act[rows]
+        unmet = need > 1e-7 * np.maximum(1.0, np.abs(m.row_lo[rows]))
+        if not unmet.any():
+            return
+        share = (np.minimum(gain_of[unmet], need[unmet, None]) / need[unmet, None]).sum(axis=0)
+        open_ = (share > 0) & ~placer.placed[m.col_init] & ~tried
+        if not open_.any():
+            return
+        col = int(np.argmax(np.where(open_, share / (load + 1e-3), -np.inf)))
+        tried[col] = True
+        if placer.try_column(col, np.inf):
+            placer.placed[m.col_init[col]] = True
 
 
 def place(model: Model, order: np.ndarray, preference: np.ndarray, skip: np.ndarray,

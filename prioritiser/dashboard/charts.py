@@ -177,6 +177,36 @@ def spend(result, pinned=None) -> tuple[list, dict]:
     return traces, layout
 
 
+# --------------------------------------------------------------------------------------- benefits
+def benefits(result) -> tuple[list, dict]:
+    """The benefits the plan counts on per financial year (benefits.csv summed), cash-releasing and not,
+    with the cash-releasing targets marked."""
+    from prioritiser.appraisal import benefits_table
+
+    title = "Benefits by financial year"
+    if result is None or not result.has_plan:
+        return [], empty_layout(title, "No plan to show.")
+    by_year = benefits_table(result.portfolio, result.starts).groupby("financial_year", sort=False)[
+        ["cash_releasing", "non_cash_releasing"]].sum()
+    years = list(by_year.index) or list(result.portfolio.horizon.fy_labels)
+    traces = [go.Bar(name=label, x=years, y=list(by_year[col]) if len(by_year) else [0] * len(years),
+                     marker=dict(color=colour), hovertemplate=f"{label} %{{x}}: %{{y:£,.0f}}<extra></extra>")
+              for col, label, colour in (("cash_releasing", "Cash-releasing", OKABE_ITO[2]),
+                                         ("non_cash_releasing", "Non-cash-releasing", OKABE_ITO[4]))]
+    targets = result.portfolio.targets
+    cash = targets[targets["measure"] == "cash_releasing_savings"]
+    if len(cash):
+        traces.append(go.Scatter(name="Cash-releasing target", x=list(cash["financial_year"]), y=list(cash["at_least"]),
+                                 mode="markers", marker=dict(symbol="line-ew-open", size=40, color="#000000",
+                                                             line=dict(width=3)),
+                                 hovertemplate="target %{x}: at least %{y:£,.0f}<extra></extra>"))
+    layout = dict(title=dict(text=""), barmode="stack", height=340, showlegend=True,
+                  xaxis=dict(type="category", title=dict(text="Financial year")),
+                  yaxis=dict(**MONEY_AXIS, rangemode="tozero", gridcolor="#e5e5e5", automargin=True),
+                  margin=dict(l=10, r=20, t=40, b=50))
+    return traces, layout
+
+
 # --------------------------------------------------------------------------------------- staff
 def staff_heatmap(result) -> tuple[list, dict]:
     """Own-staff utilisation, role by period (used less external over capacity); x marks external purchases."""

@@ -404,3 +404,31 @@ def alternative_options(alternatives) -> list[tuple[str, int]]:
 __all__ = ["headline_html", "status_html", "issues_html", "initiative_rows", "table_html", "compare_html",
            "stress_html", "headline_figures", "changes_html", "diagnosis_html", "opportunity_html",
            "marginal_html", "alternative_options"]
+
+
+def appraisal_html(result) -> str:
+    """The Green Book appraisal of the plan (with and without optimism bias) and the targets it meets."""
+    if result is None or not result.has_plan or not result.green_book:
+        return ""
+    g = result.green_book
+    off = g.get("without_optimism_bias")
+
+    def bcr(value):
+        return "-" if value is None else f"{value:.2f}"
+
+    rows = [("PV costs", money(g["pv_costs"]), money(off["pv_costs"]) if off else None),
+            ("PV benefits", money(g["pv_benefits"]), money(off["pv_benefits"]) if off else None),
+            ("NPSV", money(g["npsv"]), money(off["npsv"]) if off else None),
+            ("BCR", bcr(g["bcr"]), bcr(off["bcr"]) if off else None)]
+    head = "<tr><th></th><th>with optimism bias</th><th>without</th></tr>" if off else "<tr><th></th><th>plan</th></tr>"
+    body = "".join(f"<tr><td>{esc(k)}</td><td>{esc(a)}</td>" + (f"<td>{esc(b)}</td>" if off else "") + "</tr>"
+                   for k, a, b in rows)
+    lines = []
+    targets = result.targets
+    for t in (targets.itertuples() if targets is not None else ()):
+        met = t.headroom >= -1e-6 * max(1.0, t.at_least)
+        lines.append(f'<li class="target-{"met" if met else "missed"}">{esc(t.measure.replace("_", " "))} '
+                     f'{esc(t.financial_year)}: {esc(money(t.achieved))} against at least {esc(money(t.at_least))}'
+                     f' ({"met" if met else "missed"})</li>')
+    return (f'<div class="appraisal"><table class="appraisal-table">{head}{body}</table>'
+            + (f'<ul class="targets-list">{"".join(lines)}</ul>' if lines else "") + "</div>")

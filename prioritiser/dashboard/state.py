@@ -8,6 +8,7 @@ API as the command line: prioritiser.load, run, stress and compare, and report.w
 """
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections import OrderedDict
@@ -20,8 +21,10 @@ from traitlets import Bool, Dict, Float, HasTraits, Instance, List, Unicode, obs
 # __init__): prioritiser.run is engine.run, prioritiser.stress whatif.stress, prioritiser.load load_portfolio
 from prioritiser import engine, whatif
 from prioritiser.errors import InputError, Issue
+from prioritiser.formatting import money
 from prioritiser.result import Result, Status
-from prioritiser.scenario import WEIGHT_KEYS, Adjustment, Changes, Scenario, SolverOptions, write_scenario
+from prioritiser.scenario import (WEIGHT_KEYS, Adjustment, Changes, Scenario, SolverOptions, Target, target_doc,
+                                  write_scenario)
 from prioritiser.solvers import silence_banner
 from prioritiser.validate import load as load_portfolio
 
@@ -39,7 +42,8 @@ _CACHE: OrderedDict[str, Result] = OrderedDict()
 
 # Traits that are inputs to the model: changing one makes the current plan stale.
 INPUT_TRAITS = ("capital", "revenue", "staff", "weights", "discount_rate", "external", "force_in", "force_out",
-                "time_limit", "gap", "solver", "keep_approved", "allow_stopping", "relief")
+                "time_limit", "gap", "solver", "keep_approved", "allow_stopping", "relief", "optimism_bias",
+                "targets")
 ALTERNATIVES = (3, 0.02)  # how many other good plans the page looks for, and within what share of the best
 
 
@@ -114,6 +118,9 @@ class DashboardState(HasTraits):
     keep_approved = Bool(False, help="keep every approved initiative at its approved start (changes.keep: start)")
     allow_stopping = Bool(False, help="work in flight may be stopped, paying its stop cost")
     relief = List(help="scenario Adjustments (add) taken from a diagnosis: the what-if that gives a plan")
+    # money rules (issue 13)
+    optimism_bias = Bool(False, help="uplift capital and durations for Green Book optimism bias before optimising")
+    targets = List(Dict(), help="hard floors: [{measure, financial_year, at_least}], as the scenario's targets")
     time_limit = Float(DEFAULT_TIME_LIMIT)
     gap = Float(DEFAULT_GAP)
     solver = Unicode("highs")
@@ -196,6 +203,8 @@ class DashboardState(HasTraits):
                 self.keep_approved = s.changes.keep == "start"
                 self.allow_stopping = bool(s.allow_stopping)
                 self.relief = []
+                self.optimism_bias = bool(s.optimism_bias.apply)
+                self.targets = [target_doc(t) for t in s.targets]
                 self.solver = scenario.solver.name
                 self.time_limit = min(float(scenario.solver.time_limit), DEFAULT_TIME_LIMIT)
                 self.gap = max(float(scenario.solver.gap), DEFAULT_GAP)
@@ -232,12 +241,26 @@ class DashboardState(HasTraits):
         settings = {"weights": {**base.settings.weights, **{k: float(v) for k, v in self.weights.items()}},
                     "discount_rate": float(self.discount_rate), "external": bool(self.external),
                     "force_in": list(self.force_in), "force_out": list(self.force_out),
-                    "allow_stopping": bool(self.allow_stopping), "changes": self.changes()}
+                    "allow_stopping": bool(self.allow_stopping), "changes": self.changes(),
+                    "optimism_bias": dataclasses.replace(base.settings.optimism_bias, apply=bool(self.optimism_bias)),
+                    "targets": [Target(t["measure"], t["financial_year"], float(t["at_least"])) for t in self.targets]}
         changed = bool(extra) or any(getattr(base.settings, k) != v for k, v in settings.items())
         # the horizon is written out whole, so the downloaded file says which granularity it has
         return base.replace(name=f"{base.name}-what-if" if changed else base.name, horizon=base.horizon,
                             adjustments=[*base.adjustments, *extra],
                             solver=SolverOptions(self.solver, float(self.time_limit), float(self.gap)), **settings)
+
+    def set_target(self, measure: str, financial_year: str, at_least: float | None) -> None:
+        """Set (or, with None or 0, remove) the target of `measure` in `financial_year`; the rest stay."""
+        kept = [t for t in self.targets if (t["measure"], t["financial_year"]) != (measure, financial_year)]
+        if at_least:
+            kept.append({"measure": measure, "financial_year": financial_year, "at_least": float(at_least)})
+        self.targets = kept
+
+    def target_of(self, measure: str, financial_year: str) -> float:
+        """The page's target of `measure` in `financial_year` (0: none)."""
+        return next((float(t["at_least"]) for t in self.targets
+                     if (t["measure"], t["financial_year"]) == (measure, financial_year)), 0.0)
 
     def changes(self) -> Changes:
         """The scenario's `changes`, with the page's "keep approved starts" switch: on, keep: start; off,
@@ -364,6 +387,10 @@ class DashboardState(HasTraits):
             parts.append("approved starts kept")
         if scenario.settings.allow_stopping:
             parts.append("stopping allowed")
+        if scenario.settings.optimism_bias.apply:
+            parts.append("optimism bias on")
+        for t in scenario.settings.targets:
+            parts.append(f"{t.measure.replace('_', ' ')} {t.financial_year} at least {money(t.at_least)}")
         return "; ".join(parts)
 
     def comparison(self):

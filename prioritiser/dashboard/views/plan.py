@@ -69,6 +69,26 @@ class Spend(FigurePanel):
             self.draw(*charts.spend(self.state.result, self.state.pinned))
 
 
+class Benefits(FigurePanel):
+    """Money rules (issue 13): benefits by year split by cash-releasing, the targets, the Green Book appraisal."""
+
+    key = "benefits"
+    title = "Benefits and appraisal"
+    help = ("Benefits the plan counts on per financial year (not discounted: benefits.csv), cash-releasing and not, "
+            "with any cash-releasing target; then the Green Book appraisal, with and without optimism bias when it is "
+            "on.")
+    observes = ("result",)
+
+    def body(self) -> list[W.Widget]:
+        self.appraisal = with_class(W.HTML(""), "appraisal-panel")
+        return [*super().body(), self.appraisal]
+
+    def refresh(self, change=None) -> None:
+        if self.redraws_on(change):
+            self.draw(*charts.benefits(self.state.result))
+        self.appraisal.value = panels.appraisal_html(self.state.result)
+
+
 class StaffUse(FigurePanel):
     key = "staff"
     title = "Staff"

@@ -198,6 +198,43 @@ class Replanning(Section):
                                   "a re-plan scenario (such as replan-capital-cut-10) to keep or change one.</p>")
 
 
+class MoneyRules(Section):
+    """Optimism bias on or off, and a cash-releasing savings target per financial year (issue 13)."""
+
+    title = "Money rules"
+    help = ("Optimism bias: uplift capital and build time (the scenario's uplifts, else the Green Book's) before "
+            "optimising; the plan is then appraised with and without it. A cash-releasing target is a floor on the "
+            "savings that count towards the cost-improvement target in that year (0 = none).")
+    observes = ("base", "optimism_bias", "targets")
+
+    def body(self) -> list[W.Widget]:
+        self.optimism_bias = with_class(W.Checkbox(description="Apply Green Book optimism bias", indent=False,
+                                                   layout=WIDE), "optimism-bias")
+        self.optimism_bias.observe(self.setter("optimism_bias", bool), names="value")
+        self.target_years = W.VBox()
+        self.cash_targets: dict[str, W.FloatText] = {}
+        return [self.optimism_bias, W.HTML("<h3>Cash-releasing savings target (£)</h3>"), self.target_years]
+
+    def rebuild(self) -> None:
+        self.cash_targets = {}
+        for fy in self.state.base.horizon.fy_labels:
+            box = with_class(W.BoundedFloatText(description=fy, min=0, max=1e12, step=100_000, style=LABEL_WIDTH,
+                                                layout=WIDE), "cash-target")
+            box.observe(functools.partial(self._set_target, fy), names="value")
+            self.cash_targets[fy] = box
+        self.target_years.children = list(self.cash_targets.values())
+
+    def _set_target(self, fy: str, change) -> None:
+        if not self._syncing:
+            self.state.set_target("cash_releasing_savings", fy, float(change["new"] or 0.0))
+
+    def show(self) -> None:
+        st = self.state
+        self.optimism_bias.value = st.optimism_bias
+        for fy, box in self.cash_targets.items():
+            box.value = st.target_of("cash_releasing_savings", fy)
+
+
 class SolverSettings(Section):
     title = "Solver"
     help = ("A plan is usually found within a second; proving it best within the gap tolerance takes a second or "
@@ -230,7 +267,7 @@ class SolverSettings(Section):
         self.auto.value = st.auto_solve
 
 
-SECTIONS = (Budgets, StaffCapacity, Value, ForcedChoices, Replanning, SolverSettings)
+SECTIONS = (Budgets, StaffCapacity, Value, ForcedChoices, Replanning, MoneyRules, SolverSettings)
 
 
 class Sidebar(View):
