@@ -15,7 +15,8 @@ from prioritiser import figures
 from prioritiser.report import console_summary, write_outputs
 from prioritiser.xlsx import HEADER_ROW
 
-SHEETS = ["Summary", "Plan", "Roadmap", "Cost by year", "Spend by year", "Staff", "Usage", "Explanations", "Warnings"]
+SHEETS = ["Summary", "Plan", "Roadmap", "Benefits", "Cost by year", "Spend by year", "Staff", "Usage", "Explanations",
+          "Warnings"]  # Benefits: issue 13; Explanations: issue 10
 FIELD_NAMES = {"pv_benefit", "pv_revenue", "pv_cost", "go_live", "in_year_revenue", "financial_year", "selected",
                "reason", "external_cost", "capacity", "used", "resource"}
 
