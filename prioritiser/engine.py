@@ -178,7 +178,8 @@ def run(scenario: str | Path | Scenario, *, solver: str | None = None, time_limi
         result.message = "; ".join(filter(None, [result.message, "rank-and-place found no plan meeting every target"]))
     if result.status is Status.INFEASIBLE and diagnose:  # in what the limit leaves (docs/security.md)
         explain_infeasible(result, time_limit=solve_budget(limit, t0, model), solver=name, threads=threads)
-    if result.status is Status.INFEASIBLE and diagnose and len(portfolio.targets):
+    if result.status is Status.INFEASIBLE and diagnose and len(portfolio.targets) and \
+            not any(item.get("rule") == "target" for item in result.diagnosis):
         result.diagnosis += target_shortfalls(model)  # which targets no plan can reach, and by how much
     return result
 

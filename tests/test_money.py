@@ -373,3 +373,18 @@ def test_targets_and_optimism_bias_survive_editing_and_saving(tmp_path):
     assert back.settings.targets == edited.settings.targets
     assert back.settings.optimism_bias == edited.settings.optimism_bias
     assert yaml.safe_load(edited.to_yaml())["optimism_bias"] == {"apply": True, "by_category": {"default": {"capital": 0.3}}}
+
+
+def test_a_target_out_of_reach_in_a_re_plan_is_diagnosed_once(tmp_path):
+    """With an approved plan the re-plan's elastic diagnosis names the target (not as a dependency), once."""
+    tables = {"initiatives": "id,duration,capital_cost,benefit,cash_releasing\nY1,1,100,60,1\nY2,1,100,60,1",
+              "capacity": TARGETS["capacity"]}
+    (tmp_path / "approved.csv").write_text("id,start\nY1,2026/27 Q1\n")
+    path = write_case(tmp_path, tables, {"approved_plan": "approved.csv", "targets": [
+        {"measure": "cash_releasing_savings", "financial_year": "2026/27", "at_least": 250}]})
+    r = prioritiser.run(path)
+    assert r.status is Status.INFEASIBLE
+    targets = [item for item in r.diagnosis if item.get("rule") == "target"]
+    assert len(targets) == 1 and targets[0]["resource"] == "cash_releasing_savings"
+    assert targets[0]["period"] == "2026/27" and targets[0]["shortfall"] == pytest.approx(70.0)
+    assert all(item.get("rule") != "dependency" for item in r.diagnosis)
