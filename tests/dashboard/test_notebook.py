@@ -31,7 +31,7 @@ def test_notebook_executes_headless():
     outputs = nb.cells[-1].outputs
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "STATUS optimal" in text or "STATUS feasible" in text, text
-    assert "CHANGED True" in text and "FIGURES ['roadmap', 'spend', 'staff', 'stress']" in text, text
+    assert "CHANGED True" in text and "FIGURES ['benefits', 'roadmap', 'spend', 'staff', 'stress']" in text, text
     assert "STRESS [0.0, 5.0, 10.0, 20.0, 30.0] True" in text and "NOTICE ''" in text, text
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
