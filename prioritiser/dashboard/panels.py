@@ -432,3 +432,19 @@ def appraisal_html(result) -> str:
                      f' ({"met" if met else "missed"})</li>')
     return (f'<div class="appraisal"><table class="appraisal-table">{head}{body}</table>'
             + (f'<ul class="targets-list">{"".join(lines)}</ul>' if lines else "") + "</div>")
+
+
+def risk_html(sim, result) -> str:
+    """The risk view: the plan's NPV spread and each year's chance of overspend (risk.csv's rows)."""
+    if sim is None or result is None:
+        return ""
+    npv = sim.table[sim.table["measure"] == "npv"].iloc[0]
+    head = (f"<p>{sim.samples:,} draws (seed {sim.seed}), the plan held fixed. NPV as planned "
+            f"{esc(money(sim.plan_npv))}; 5% {esc(money(npv.p5))}, median {esc(money(npv.p50))}, "
+            f"95% {esc(money(npv.p95))}.</p>")
+    spend = sim.table[sim.table["measure"] == "spend"]
+    rows = "".join(f"<tr><td>{esc(r.resource)}</td><td>{esc(r.financial_year)}</td>"
+                   f"<td>{esc(percent(r.chance_of_overspend)) if r.budget == r.budget else 'no limit'}</td></tr>"
+                   for r in spend.itertuples())
+    return (f'<div class="risk">{head}<table class="risk-table"><tr><th>budget</th><th>year</th>'
+            f"<th>chance of overspend</th></tr>{rows}</table></div>")

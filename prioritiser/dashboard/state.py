@@ -44,6 +44,7 @@ _CACHE: OrderedDict[str, Result] = OrderedDict()
 INPUT_TRAITS = ("capital", "revenue", "staff", "weights", "discount_rate", "external", "force_in", "force_out",
                 "time_limit", "gap", "solver", "keep_approved", "allow_stopping", "relief", "optimism_bias",
                 "targets")
+RISK_SAMPLES = 2_000  # the page's risk view: a second or so on the sample trust (the CLI defaults to 10,000)
 ALTERNATIVES = (3, 0.02)  # how many other good plans the page looks for, and within what share of the best
 
 
@@ -138,6 +139,7 @@ class DashboardState(HasTraits):
     issues = List(help="prioritiser.Issue list from the last load or upload (errors and warnings)")
     notice = Unicode("", help="a plain sentence about the last action (upload accepted, error, ...)")
     stress_table = Instance(pd.DataFrame, allow_none=True, help="prioritiser.stress's table (its stress.csv)")
+    risk = Instance(object, allow_none=True, help="prioritiser.simulate of the current plan (a risk.Simulation)")
     stress_label = Unicode("", help="the what-if the stress table was computed for")
     stress_progress = Float(0.0)
     opportunity = Dict(help="the last opportunity cost asked for: a row of explain.csv")
@@ -472,6 +474,21 @@ class DashboardState(HasTraits):
         self.pinned = alt
 
     # ------------------------------------------------------------------ funding-cut stress test
+    @observe("result")
+    def _forget_risk(self, change) -> None:
+        self.risk = None  # a simulation belongs to the plan it held fixed
+
+    def simulate_risk(self, samples: int = RISK_SAMPLES, seed: int = 1):
+        """The current plan held fixed under `samples` draws of its ranges (prioritiser.simulate, as
+        `prioritiser risk` runs it): NPV quantiles and the chance each year's budget is overspent."""
+        from prioritiser.risk import simulate
+
+        if self.result is None or not self.result.has_plan:
+            self.notice = "There is no plan to test for risk: optimise first."
+            return None
+        self.risk = simulate(self.result, samples, seed)
+        return self.risk
+
     def stress(self, cuts=STRESS_CUTS, resource: str = "capital", progress=None) -> pd.DataFrame:
         """`prioritiser stress` on the current what-if: `resource` cut by each % in `cuts` from the
         second financial year, each cut re-optimised. Returns (and shows) its table, as in stress.csv.

@@ -117,3 +117,24 @@ def test_benefits_chart_is_benefits_csv_by_year(tmp_path):
         assert "NPSV" in text(a.appraisal.value) and "(met)" in text(a.appraisal.value)
     finally:
         a.state.close()
+
+
+def test_the_risk_view_is_prioritiser_simulate_of_the_plan_shown(app):
+    """Issue 13 item 5: the page's risk view is the CLI's held-fixed simulation of the current plan."""
+    import numpy as np
+
+    import prioritiser
+
+    st = app.state
+    shown_ok(st.result)
+    assert app.risk_box.value == ""  # nothing until asked: 2,000 draws take a moment
+    app.risk_button.click()
+    same = prioritiser.simulate(st.result, 2_000, 1)
+    assert np.array_equal(st.risk.npv, same.npv)
+    npv = same.table[same.table["measure"] == "npv"].iloc[0]
+    shown = text(app.risk_box.value)
+    assert f"5% {prioritiser.formatting.money(npv.p5)}" in shown and "chance of overspend" in shown
+    capital = same.table[(same.table["measure"] == "spend") & (same.table["resource"] == "capital")].iloc[0]
+    assert f"capital {capital.financial_year} {prioritiser.formatting.percent(capital.chance_of_overspend)}" in shown
+    st.result = st.pinned or None  # a new result forgets the simulation of the old plan
+    assert st.risk is None and app.risk_box.value == ""

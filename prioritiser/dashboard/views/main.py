@@ -7,11 +7,12 @@ from ..widgets import View, with_class
 from .compare import Compare
 from .downloads import Downloads
 from .explain import Diagnosis, Explain
-from .plan import Benefits, ChangesPanel, Headline, InitiativeTable, Roadmap, Spend, StaffUse, StatusBar
+from .plan import (Benefits, ChangesPanel, Headline, InitiativeTable, RiskView, Roadmap, Spend, StaffUse,
+                   StatusBar)
 from .stress import Stress
 
-PANELS = (StatusBar, Diagnosis, Headline, Roadmap, Spend, Benefits, StaffUse, InitiativeTable, ChangesPanel, Explain,
-          Compare, Stress, Downloads)
+PANELS = (StatusBar, Diagnosis, Headline, Roadmap, Spend, Benefits, RiskView, StaffUse, InitiativeTable, ChangesPanel,
+          Explain, Compare, Stress, Downloads)
 
 
 class MainArea(View):

@@ -150,3 +150,31 @@ class ChangesPanel(Panel):
 
     def refresh(self, change=None) -> None:
         self.changes.value = panels.changes_html(self.state.result)
+
+
+class RiskView(Panel):
+    """Issue 13: how sure the plan is, from the ranges (`prioritiser risk`'s held-fixed part)."""
+
+    title = "Risk"
+    help = ("The plan held fixed under draws of capital cost, benefit and duration from each initiative's range "
+            "(capital_cost_low/_high, ...): the spread of its NPV and the chance each year's budget is overspent.")
+    observes = ("result", "risk")
+
+    def body(self) -> list[W.Widget]:
+        self.risk_button = with_class(W.Button(description="Simulate risk", icon="random",
+                                               tooltip="2,000 draws of the current plan (seed 1)",
+                                               layout=W.Layout(width="180px")), "risk-button")
+        self.risk_box = with_class(W.HTML(""), "risk-panel")
+        self.risk_button.on_click(self._run)
+        return [self.risk_button, self.risk_box]
+
+    def refresh(self, change=None) -> None:
+        self.risk_box.value = panels.risk_html(self.state.risk, self.state.result)
+
+    @safe
+    def _run(self, _button=None):
+        self.risk_button.disabled = True
+        try:
+            self.state.simulate_risk()
+        finally:
+            self.risk_button.disabled = False
