@@ -172,6 +172,12 @@ def drawn_portfolio(portfolio, draws, k):
     ini["capital_cost"] = draws.capital_cost[k]
     ini["benefit"] = draws.benefit[k]
     ini["duration"] = draws.duration[k]
+    # the checker recomputes capital and duration from the figures as given (issue 13's optimism bias);
+    # without the bias those are the drawn figures themselves
+    assert not portfolio.settings.optimism_bias.apply
+    for column in ("capital_cost", "duration"):
+        if f"{column}_given" in ini.columns:
+            ini[f"{column}_given"] = ini[column]
     return dataclasses.replace(portfolio, initiatives=ini)
 
 
