@@ -29,10 +29,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from prioritiser.dashboard.serve import notebook_path, voila_command, voila_env
 
-from prioritiser.dashboard.serve import notebook_path, voila_command, voila_env  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
