@@ -206,13 +206,12 @@ def cmd_frontier(args) -> int:
     return EXIT_OK
 
 
-def cmd_explain(args) -> int:
-    from .reversals import explain
+def _explanatory(compute) -> int:
+    """Run an explanatory command (explain, alternatives): print its text; exit as its base plan did."""
     from .result import Status
 
     try:
-        found = explain(args.scenario, ids=args.ids, limits=args.limits, step=args.step, out=args.out,
-                        workers=args.workers, progress=not args.quiet, **_options(args))
+        found = compute()
     except InputError as exc:
         _print_issues(exc.issues, sys.stderr)
         return EXIT_INPUT
@@ -223,25 +222,21 @@ def cmd_explain(args) -> int:
     if not found.base.has_plan:
         return EXIT_INFEASIBLE if found.base.status is Status.INFEASIBLE else EXIT_NO_PLAN
     return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from .reversals import explain
+
+    return _explanatory(lambda: explain(args.scenario, ids=args.ids, limits=args.limits, step=args.step,
+                                        out=args.out, workers=args.workers, progress=not args.quiet,
+                                        **_options(args)))
 
 
 def cmd_alternatives(args) -> int:
     from .alternatives import alternatives, parse_within
-    from .result import Status
 
-    try:
-        found = alternatives(args.scenario, count=args.count, within=parse_within(args.within), out=args.out,
-                             **_options(args))
-    except InputError as exc:
-        _print_issues(exc.issues, sys.stderr)
-        return EXIT_INPUT
-    except ValueError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    print(found.text)
-    if not found.base.has_plan:
-        return EXIT_INFEASIBLE if found.base.status is Status.INFEASIBLE else EXIT_NO_PLAN
-    return EXIT_OK
+    return _explanatory(lambda: alternatives(args.scenario, count=args.count, within=parse_within(args.within),
+                                             out=args.out, **_options(args)))
 
 
 def _risk_out(args, scenario) -> tuple[Path, str | None]:
