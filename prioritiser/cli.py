@@ -168,39 +168,43 @@ def cmd_compare(args) -> int:
     return EXIT_OK
 
 
-def cmd_stress(args) -> int:
+def _attempt(compute):
+    """`compute()` and None, or None and the exit code of bad input (its problems said on stderr):
+    every command that reads a scenario says a refused input the same way."""
     from .errors import OutputError
-    from .whatif import stress
 
     try:
-        cuts = [float(c) for c in args.cuts.split(",") if c.strip()]
-        result = stress(args.scenario, resource=args.resource, cuts=cuts, start=args.cut_from,
-                        out=args.out, workers=args.workers, progress=not args.quiet, **_options(args))
+        return compute(), None
     except InputError as exc:
         _print_issues(exc.issues, sys.stderr)
-        return EXIT_INPUT
     except (ValueError, OutputError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+    return None, EXIT_INPUT
+
+
+def cmd_stress(args) -> int:
+    from .whatif import stress
+
+    def compute():
+        cuts = [float(c) for c in args.cuts.split(",") if c.strip()]
+        return stress(args.scenario, resource=args.resource, cuts=cuts, start=args.cut_from,
+                      out=args.out, workers=args.workers, progress=not args.quiet, **_options(args))
+    result, failed = _attempt(compute)
+    if failed is not None:
+        return failed
     print(result.text)
     print(f"Table: {result.batch.out / 'stress.csv'}")
     return EXIT_OK
 
 
 def cmd_frontier(args) -> int:
-    from .errors import OutputError
     from .whatif import frontier
 
-    try:
-        result = frontier(args.scenario, resource=args.resource, low=args.lowest, high=args.highest,
-                          steps=args.steps, out=args.out, workers=args.workers, progress=not args.quiet,
-                          **_options(args))
-    except InputError as exc:
-        _print_issues(exc.issues, sys.stderr)
-        return EXIT_INPUT
-    except OutputError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+    result, failed = _attempt(lambda: frontier(
+        args.scenario, resource=args.resource, low=args.lowest, high=args.highest, steps=args.steps,
+        out=args.out, workers=args.workers, progress=not args.quiet, **_options(args)))
+    if failed is not None:
+        return failed
     print(result.text)
     print(f"Table: {result.batch.out / 'frontier.csv'}; chart: {result.chart}")
     return EXIT_OK
@@ -210,14 +214,9 @@ def _explanatory(compute) -> int:
     """Run an explanatory command (explain, alternatives): print its text; exit as its base plan did."""
     from .result import Status
 
-    try:
-        found = compute()
-    except InputError as exc:
-        _print_issues(exc.issues, sys.stderr)
-        return EXIT_INPUT
-    except ValueError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+    found, failed = _attempt(compute)
+    if failed is not None:
+        return failed
     print(found.text)
     if not found.base.has_plan:
         return EXIT_INFEASIBLE if found.base.status is Status.INFEASIBLE else EXIT_NO_PLAN
@@ -277,41 +276,44 @@ def _risk_plan(args, scenario):
             live.close()
 
 
-def cmd_risk(args) -> int:
+def _risk_draws(args):
+    """The plan to hold fixed and its draws, or the exit code when there is no plan or no place to write."""
     from .report import console_summary
-    from .risk import has_ranges, risk, risk_text, write_risk
+    from .risk import has_ranges, risk
     from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    out_dir, problem = _risk_out(args, scenario)
+    if problem:
+        print(f"ERROR: {problem}", file=sys.stderr)
+        return EXIT_INPUT
+    result = _risk_plan(args, scenario)
+    if not result.has_plan:
+        print(console_summary(result))
+        print("ERROR: there is no plan to test for risk", file=sys.stderr)
+        return EXIT_INFEASIBLE if result.status.value == "infeasible" else EXIT_NO_PLAN
+    if not has_ranges(result.portfolio.initiatives) and not args.quiet:
+        print("note: no initiative has a range (capital_cost_low/_high, benefit_low/_high, duration_low/_high), "
+              "so every draw is the plan as it stands")
+    if not args.quiet:
+        then = ", then solving each afresh" if args.reoptimise else ""
+        print(f"Drawing {args.samples:,} samples (seed {args.seed}) of the plan held fixed{then} ...", flush=True)
+    sim = risk(scenario, args.samples, args.seed, reoptimise=args.reoptimise, out=out_dir, result=result,
+               workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=_sample_bar(args),
+               batch_progress=not args.quiet, **_options(args))
+    return sim, result, out_dir
+
+
+def cmd_risk(args) -> int:
+    from .risk import risk_text, write_risk
 
     if args.samples < 1:
         print("ERROR: --samples must be at least 1", file=sys.stderr)
         return EXIT_INPUT
-    try:
-        scenario = load_scenario(args.scenario)
-        out_dir, problem = _risk_out(args, scenario)
-        if problem:
-            print(f"ERROR: {problem}", file=sys.stderr)
-            return EXIT_INPUT
-        result = _risk_plan(args, scenario)
-        if not result.has_plan:
-            print(console_summary(result))
-            print("ERROR: there is no plan to test for risk", file=sys.stderr)
-            return EXIT_INFEASIBLE if result.status.value == "infeasible" else EXIT_NO_PLAN
-        if not has_ranges(result.portfolio.initiatives) and not args.quiet:
-            print("note: no initiative has a range (capital_cost_low/_high, benefit_low/_high, duration_low/_high), "
-                  "so every draw is the plan as it stands")
-        bar = _sample_bar(args)
-        if not args.quiet:
-            then = ", then solving each afresh" if args.reoptimise else ""
-            print(f"Drawing {args.samples:,} samples (seed {args.seed}) of the plan held fixed{then} ...", flush=True)
-        sim = risk(scenario, args.samples, args.seed, reoptimise=args.reoptimise, out=out_dir, result=result,
-                   workers=args.workers, executor=args.executor, scheduler=args.scheduler, progress=bar,
-                   batch_progress=not args.quiet, **_options(args))
-    except InputError as exc:
-        _print_issues(exc.issues, sys.stderr)
-        return EXIT_INPUT
-    except ValueError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+    drawn, failed = _attempt(lambda: _risk_draws(args))
+    if failed is not None or isinstance(drawn, int):
+        return drawn if failed is None else failed
+    sim, result, out_dir = drawn
     written = write_risk(sim, result, out_dir)
     print(risk_text(sim, result))
     print(f"Results in {written}")

@@ -324,6 +324,9 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
     each level solved afresh: a true frontier, not a ranking curve."""
     from .validate import load
 
+    if int(steps) < 1 or min(low, high) < 0:
+        raise ValueError(f"a frontier needs at least one level (--steps {steps}) and shares of today's limits "
+                         f"that are not negative (--lowest {low:g}, --highest {high:g})")
     base_path = Path(scenario).resolve()
     base = load_scenario(base_path)
     scales = np.round(np.linspace(low, high, int(steps)), 6)

@@ -102,6 +102,15 @@ def test_frontier_is_monotone_and_charted(tmp_path):
     assert (tmp_path / "cli" / "frontier.png").exists()
 
 
+def test_a_frontier_of_no_levels_is_refused_with_a_message_not_a_traceback(tmp_path):
+    scenario = write_case(tmp_path / "k", KNAPSACK, YEARLY, name="knap")
+    for bad in (["--steps", "0"], ["--lowest", "-0.5"]):
+        proc = run_cli("frontier", str(scenario), *bad, "--out", str(tmp_path / "none"), "--quiet")
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith("ERROR: a frontier needs at least one level"), proc.stderr
+        assert "Traceback" not in proc.stderr and not (tmp_path / "none").exists()
+
+
 def test_stress_cli_prints_the_order(tmp_path):
     scenario = write_case(tmp_path / "k", KNAPSACK, {"horizon": {"start": "2026/27", "periods": 3,
                                                                     "granularity": "year"}}, name="knap3")
