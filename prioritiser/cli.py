@@ -182,11 +182,18 @@ def _attempt(compute):
     return None, EXIT_INPUT
 
 
+def _number(option: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{option}: {text.strip()!r} is not a number") from None
+
+
 def cmd_stress(args) -> int:
     from .whatif import stress
 
     def compute():
-        cuts = [float(c) for c in args.cuts.split(",") if c.strip()]
+        cuts = [_number("--cuts", c) for c in args.cuts.split(",") if c.strip()]
         return stress(args.scenario, resource=args.resource, cuts=cuts, start=args.cut_from,
                       out=args.out, workers=args.workers, progress=not args.quiet, **_options(args))
     result, failed = _attempt(compute)
@@ -307,8 +314,9 @@ def _risk_draws(args):
 def cmd_risk(args) -> int:
     from .risk import risk_text, write_risk
 
-    if args.samples < 1:
-        print("ERROR: --samples must be at least 1", file=sys.stderr)
+    if args.samples < 1 or args.seed < 0:
+        print(f"ERROR: --samples must be at least 1 (got {args.samples}) and --seed not negative (got {args.seed})",
+              file=sys.stderr)
         return EXIT_INPUT
     drawn, failed = _attempt(lambda: _risk_draws(args))
     if failed is not None or isinstance(drawn, int):

@@ -157,6 +157,13 @@ def _write_variants(base_path: Path, folder: Path, variants: list[tuple[str, lis
             for name, extra in variants]
 
 
+def _refuse_unknown_resource(portfolio, resource: str) -> None:
+    """A what-if of a resource the portfolio sets no limit for would solve the same plan every time."""
+    known = sorted(set(portfolio.capacity["resource"]))
+    if resource not in known:
+        raise ValueError(f"--resource {resource!r} has no limits in the capacity table; it has: {', '.join(known)}")
+
+
 def _starts(batch: BatchResult, name: str) -> pd.Series:
     if batch.selection.empty or name not in batch.selection:
         return pd.Series(dtype=str)
@@ -183,8 +190,12 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
 
     base_path = Path(scenario).resolve()
     base = load_scenario(base_path)
+    portfolio = load(base_path)  # bad input is refused here, before anything is written or solved
+    _refuse_unknown_resource(portfolio, resource)
     start = start or base.horizon.second_fy_label
     cuts = sorted({float(c) for c in cuts} | {0.0})
+    if cuts[0] < 0 or cuts[-1] > 100:
+        raise ValueError(f"--cuts are percentages from 0 to 100 (got {', '.join(f'{c:g}' for c in cuts if c)})")
     out = Path(out) if out else Path("results") / slug(f"{base.name}-stress-{resource}")
     tag = lambda c: f"{c:g}".replace(".", "_")  # noqa: E731
     variants = [(f"{base.name}-{resource}-cut-{tag(c)}",
@@ -194,7 +205,7 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
     paths = _write_variants(base_path, out / VARIANTS, variants)
     batch = run_batch(paths, out, workers=workers, progress=progress, **options)
     names = [n for n, _ in variants]
-    table = _stress_table(batch, cuts, names, _alternatives(load(base_path)))
+    table = _stress_table(batch, cuts, names, _alternatives(portfolio))
     first_drop: dict[str, float] = {}
     for cut, dropped in zip(table["cut_percent"], table["dropped"]):
         for i in filter(None, dropped.split(";")):
@@ -329,6 +340,8 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
                          f"that are not negative (--lowest {low:g}, --highest {high:g})")
     base_path = Path(scenario).resolve()
     base = load_scenario(base_path)
+    portfolio = load(base_path)  # bad input is refused here, before anything is written or solved
+    _refuse_unknown_resource(portfolio, resource)
     scales = np.round(np.linspace(low, high, int(steps)), 6)
     out = Path(out) if out else Path("results") / slug(f"{base.name}-frontier-{resource}")
     variants = [(f"{base.name}-{resource}-x{s:g}".replace(".", "_"), [Adjustment(resource, scale=float(s))])
@@ -336,7 +349,6 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
     _prepare_out(out, base)
     paths = _write_variants(base_path, out / VARIANTS, variants)
     batch = run_batch(paths, out, workers=workers, progress=progress, **options)
-    portfolio = load(base_path)
     cap = portfolio.capacity[portfolio.capacity["resource"] == resource]
     per_year = cap[[len(p) > 1 for p in cap["periods"]]]
     base_budget = float((per_year if len(per_year) else cap)["amount"].sum())

@@ -400,6 +400,8 @@ def test_cli_risk_errors_are_clear_and_never_a_traceback(tmp_path, capsys):
     good = write_case(tmp_path / "good", SMALL)
     assert main(["risk", str(good), "--samples", "0"]) == 1
     assert "--samples must be at least 1" in capsys.readouterr().err
+    assert main(["risk", str(good), "--samples", "10", "--seed", "-1"]) == 1
+    assert "--seed not negative (got -1)" in capsys.readouterr().err
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("mine")

@@ -111,6 +111,19 @@ def test_a_frontier_of_no_levels_is_refused_with_a_message_not_a_traceback(tmp_p
         assert "Traceback" not in proc.stderr and not (tmp_path / "none").exists()
 
 
+def test_a_what_if_of_an_unknown_resource_or_an_impossible_cut_is_refused_before_anything_is_solved(tmp_path):
+    scenario = write_case(tmp_path / "k", KNAPSACK, YEARLY, name="knap")
+    refusals = [(["stress", "--resource", "nosuch"], "--resource 'nosuch' has no limits in the capacity table; it has: capital"),
+                (["frontier", "--resource", "nosuch"], "--resource 'nosuch' has no limits"),
+                (["stress", "--cuts", "10,150"], "--cuts are percentages from 0 to 100 (got 10, 150)"),
+                (["stress", "--cuts", "-5"], "--cuts are percentages from 0 to 100"),
+                (["stress", "--cuts", "10,abc"], "--cuts: 'abc' is not a number")]
+    for (command, *options), message in refusals:
+        proc = run_cli(command, str(scenario), *options, "--out", str(tmp_path / "none"), "--quiet")
+        assert proc.returncode == 1 and proc.stderr.startswith(f"ERROR: {message}"), (command, options, proc.stderr)
+        assert not (tmp_path / "none").exists()
+
+
 def test_stress_cli_prints_the_order(tmp_path):
     scenario = write_case(tmp_path / "k", KNAPSACK, {"horizon": {"start": "2026/27", "periods": 3,
                                                                     "granularity": "year"}}, name="knap3")
