@@ -65,13 +65,34 @@ class Clock:
         return next((t for t, v in self.plans if v >= value), None)
 
 
-def bench_instance(name: str, time_limit: float, reference: dict, compare_pulp: bool, first_plan: bool = True) -> dict:
+def parse_options(text: str) -> dict:
+    """'mip_heuristic_effort=0.2,presolve=off' -> HiGHS options with their types ({} for '')."""
+    out = {}
+    for item in filter(None, text.split(",")):
+        key, value = item.split("=", 1)
+        for kind in (int, float):
+            try:
+                value = kind(value)
+                break
+            except ValueError:
+                continue
+        out[key.strip()] = {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+    return out
+
+
+def bench_instance(name: str, time_limit: float, reference: dict, compare_pulp: bool, first_plan: bool = True,
+                   highs_options: str = "", threads: int = 1) -> dict:
+    from prioritiser.solvers import highs
+
+    highs.OPTIONS.clear()
+    highs.OPTIONS.update(parse_options(highs_options))
     path = SYNTH / name / "scenario.yaml"
     portfolio = prioritiser.load(path)
     build_s, model = best_of(lambda: build_model(portfolio))
     row = {"instance": name, "initiatives": len(portfolio.initiatives), "columns": model.n_cols,
            "rows": model.A.shape[0], "nonzeros": int(model.A.nnz), "build_s": build_s,
-           "time_limit": time_limit, "policy": "LP first plan" if first_plan else "before (rank-and-place start)"}
+           "time_limit": time_limit, "policy": ("LP first plan" if first_plan else "before (rank-and-place start)")
+           + (f", {highs_options}" if highs_options else "") + (f", {threads} threads" if threads != 1 else "")}
     if compare_pulp:
         from pulp_loop_model import build_pulp_loop_model
         t = time.perf_counter()
@@ -87,8 +108,8 @@ def bench_instance(name: str, time_limit: float, reference: dict, compare_pulp: 
     row["greedy_objective"] = float(model.c @ greedy_v) if greedy_v is not None else None
     row["load_before"] = os.getloadavg()[0]
     clock = Clock(model)
-    outcome = solve(model, "highs", time_limit, portfolio.scenario.solver.gap, greedy, threads=1, progress=clock,
-                    first_plan=first_plan)
+    outcome = solve(model, "highs", time_limit, portfolio.scenario.solver.gap, greedy, threads=threads,
+                    progress=clock, first_plan=first_plan)
     row["load_after"] = os.getloadavg()[0]
     result = finish(model, outcome, greedy_v, {"build": build_s}, outcome.seconds)
     before_solve = build_s + row["greedy_s"]
@@ -191,6 +212,10 @@ def main(argv=None):
                     help="time limit(s) in seconds, comma-separated (e.g. 10,60)")
     ap.add_argument("--compare", action="store_true",
                     help="also solve each instance without the first plan from the LP, side by side")
+    ap.add_argument("--highs", action="append", default=None,
+                    help="HiGHS options to measure, e.g. 'mip_heuristic_effort=0.2' (repeat; '' = defaults), "
+                         "each solved side by side per instance")
+    ap.add_argument("--threads", default="1", help="solver threads to measure, comma-separated (e.g. 1,2)")
     ap.add_argument("--only", default="")
     ap.add_argument("--no-generated", action="store_true", help="skip the build times of generated portfolios")
     ap.add_argument("--no-write", action="store_true")
@@ -207,10 +232,14 @@ def main(argv=None):
     loads, rows = [os.getloadavg()[0]], []
     for limit in limits:
         for name in names:
-            for first_plan in ((True, False) if args.compare else (True,)):
-                print(f"{name} at {limit:g} s{'' if first_plan else ' (before)'} ...", flush=True)
+            variants = [(fp, o, int(t)) for fp in ((True, False) if args.compare else (True,))
+                        for o in (args.highs or [""]) for t in args.threads.split(",")]
+            for first_plan, options, threads in variants:
+                print(f"{name} at {limit:g} s{'' if first_plan else ' (before)'} {options} {threads} thread(s) ...",
+                      flush=True)
                 row = bench_instance(name, limit, reference, compare_pulp=(name == "synth-2000" and limit == limits[0]
-                                                                          and first_plan), first_plan=first_plan)
+                                                                          and first_plan and not args.highs),
+                                     first_plan=first_plan, highs_options=options, threads=threads)
                 print("  " + json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}),
                       flush=True)
                 rows.append(row)
@@ -223,6 +252,12 @@ def main(argv=None):
             "time_limit": ", ".join(f"{v:g}" for v in limits), "version": prioritiser.__version__,
             "load": f"{min(loads):.1f}-{max(loads):.1f}",
             "command": "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    if args.highs or args.threads != "1":  # a measurement of options: its own file, the doc's tables kept
+        if not args.no_write:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "options.json").write_text(json.dumps({"meta": meta, "instances": rows}, indent=2))
+        print(markdown(rows, [], meta))
+        return
     if args.no_write:
         return
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -324,15 +324,61 @@ def expand(patterns) -> list[Path]:
 def run_batch(scenarios, out: str | Path = "results/batch", *, workers: int | None = None,
               executor: str = "local", scheduler: str | None = None, deadline: float | None = None,
               solver: str | None = None, time_limit: float | None = None, gap: float | None = None,
-              progress: bool | Callable[[int, int], None] = False) -> BatchResult:
+              progress: bool | Callable[[int, int], None] = False, warm_from: str | Path | None = None) -> BatchResult:
     """Run every scenario (paths or globs) into `out`/<scenario>/, then write the comparison.
 
     `progress`: True for a progress bar on the terminal, or a function called with (scenarios
-    done, scenarios in all) as each one finishes (the dashboard's progress bar)."""
+    done, scenarios in all) as each one finishes (the dashboard's progress bar). `warm_from`: one of
+    the scenarios, solved first; its plan is the warm start of every other (see `run_warm`)."""
     out_root = Path(out).resolve()
     options = {k: v for k, v in {"solver": solver, "time_limit": time_limit, "gap": gap}.items() if v is not None}
     jobs = [plan_job(p, out_root, options, deadline) for p in expand(scenarios)]
+    if warm_from is not None:
+        return run_warm(jobs, Path(warm_from).resolve(), out_root, workers=workers, executor=executor,
+                        scheduler=scheduler, progress=progress)
     return run_jobs(jobs, out_root, workers=workers, executor=executor, scheduler=scheduler, progress=progress)
+
+
+def plan_starts(folder: Path, labels: list[str]) -> dict[str, int | None]:
+    """The plan a scenario folder holds (plan.csv) as engine.run's `start`: initiative -> start
+    period index of the horizon whose period `labels` are given (None = out); {} without a plan."""
+    path = folder / "plan.csv"
+    if not path.exists():
+        return {}
+    plan = read_csv(path, dtype={"start": str}, keep_default_na=False)
+    index = {label: n for n, label in enumerate(labels)}
+    selected = plan["selected"].astype(str) == "True"
+    return {str(i): (index.get(s) if sel else None) for i, s, sel in zip(plan["id"], plan["start"], selected)}
+
+
+def with_start(job: Job, start: dict) -> Job:
+    """The job with engine.run's `start` among its options (its cache key follows: the start is an input)."""
+    options = {**job.options, "start": start}
+    key = hashlib.sha256(json.dumps({"key": job.key, "start": start}, sort_keys=True).encode()).hexdigest()
+    return Job(job.name, job.path, job.out, key, job.deadline, options, job.inputs, job.outputs)
+
+
+def run_warm(jobs: list[Job], base: Path, out_root: Path, *, workers: int | None = None, executor: str = "local",
+             scheduler: str | None = None, progress: bool | Callable[[int, int], None] = False) -> BatchResult:
+    """Related scenarios (stress cuts, frontier levels) from the nearest solved plan: the job of the
+    scenario file `base` is solved first, alone, and its plan becomes every other job's `start`.
+    engine.run takes a start only as a candidate: used as given where it keeps the variant's rules,
+    else repaired to them (heuristic.repair), and the solver's answer is checked as any other, so a
+    start never decides a status. Without a base plan (infeasible, failed) the others start cold."""
+    from .scenario import load_scenario
+
+    first = [j for j in jobs if j.path == base]
+    if not first:
+        raise ValueError(f"the warm start's scenario {base} is not one of the batch's")
+    total = len(jobs)
+    told = (lambda done, _: progress(done, total)) if callable(progress) else False
+    solved = run_jobs(first[:1], out_root, workers=1, executor=executor, scheduler=scheduler, progress=told)
+    start = plan_starts(first[0].out, load_scenario(base).horizon.labels) if not solved.records[0].reason else {}
+    rest = [with_start(j, start) if start and j is not first[0] else j for j in jobs]
+    result = run_jobs(rest, out_root, workers=workers, executor=executor, scheduler=scheduler, progress=progress)
+    if first[0].name not in solved.skipped and first[0].name in result.skipped:
+        result.skipped.remove(first[0].name)  # solved in this run, a moment before the others
+    return result
 
 
 def run_jobs(jobs: list[Job], out_root: Path, *, workers: int | None = None, executor: str = "local",

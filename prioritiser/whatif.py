@@ -181,11 +181,12 @@ class StressResult:
 
 def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30), start: str | None = None,
            out: str | Path | None = None, workers: int | None = None, progress: bool = False,
-           **options) -> StressResult:
+           warm: bool = True, **options) -> StressResult:
     """Value lost and initiatives dropped, added, moved or swapped (each against the uncut plan) as
     `resource` is cut by each percentage from `start` (default: the second financial year of the
     horizon). `progress` is run_batch's: True for a progress bar, or a function called with (cuts
-    solved, cuts in all)."""
+    solved, cuts in all). `warm`: the uncut scenario is solved first and its plan, repaired to each
+    cut's rules, starts each cut's solve (batch.run_warm); False solves every level cold."""
     from .validate import load
 
     base_path = Path(scenario).resolve()
@@ -203,7 +204,8 @@ def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30)
                 for c in cuts]
     _prepare_out(out, base)
     paths = _write_variants(base_path, out / VARIANTS, variants)
-    batch = run_batch(paths, out, workers=workers, progress=progress, **options)
+    batch = run_batch(paths, out, workers=workers, progress=progress, warm_from=paths[0] if warm else None,
+                      **options)
     names = [n for n, _ in variants]
     table = _stress_table(batch, cuts, names, _alternatives(portfolio))
     first_drop: dict[str, float] = {}
@@ -330,9 +332,11 @@ class FrontierResult:
 
 def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, high: float = 1.5, steps: int = 11,
              out: str | Path | None = None, workers: int | None = None, progress: bool = False,
-             chart: bool = True, **options) -> FrontierResult:
+             chart: bool = True, warm: bool = True, **options) -> FrontierResult:
     """Best value at each level of `resource` (its whole-horizon limits scaled from `low` to `high`),
-    each level solved afresh: a true frontier, not a ranking curve."""
+    each level re-optimised: a true frontier, not a ranking curve. `warm`: the level nearest today's
+    budget is solved first and its plan, repaired to each level's rules, starts the others' solves
+    (batch.run_warm; a start is a candidate, never trusted); False solves every level cold."""
     from .validate import load
 
     if int(steps) < 1 or min(low, high) < 0:
@@ -348,7 +352,9 @@ def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, 
                 for s in scales]
     _prepare_out(out, base)
     paths = _write_variants(base_path, out / VARIANTS, variants)
-    batch = run_batch(paths, out, workers=workers, progress=progress, **options)
+    nearest = paths[int(np.abs(scales - 1.0).argmin())]
+    batch = run_batch(paths, out, workers=workers, progress=progress, warm_from=nearest if warm else None,
+                      **options)
     cap = portfolio.capacity[portfolio.capacity["resource"] == resource]
     per_year = cap[[len(p) > 1 for p in cap["periods"]]]
     base_budget = float((per_year if len(per_year) else cap)["amount"].sum())
