@@ -361,23 +361,28 @@ def with_start(job: Job, start: dict) -> Job:
 def run_warm(jobs: list[Job], base: Path, out_root: Path, *, workers: int | None = None, executor: str = "local",
              scheduler: str | None = None, progress: bool | Callable[[int, int], None] = False) -> BatchResult:
     """Related scenarios (stress cuts, frontier levels) from the nearest solved plan: the job of the
-    scenario file `base` is solved first, alone, and its plan becomes every other job's `start`.
+    scenario file `base` is solved first, and its plan becomes the `start` of every job not yet
+    begun. So that no worker waits for it, the jobs farthest from it in the list (the deepest cut,
+    the farthest level: where its plan helps least) are solved cold beside it, one per other worker.
     engine.run takes a start only as a candidate: used as given where it keeps the variant's rules,
     else repaired to them (heuristic.repair), and the solver's answer is checked as any other, so a
     start never decides a status. Without a base plan (infeasible, failed) the others start cold."""
     from .scenario import load_scenario
 
-    first = [j for j in jobs if j.path == base]
-    if not first:
+    at = next((n for n, j in enumerate(jobs) if j.path == base), None)
+    if at is None:
         raise ValueError(f"the warm start's scenario {base} is not one of the batch's")
+    n_workers = max(1, workers or min(len(jobs), os.cpu_count() or 1))
+    farthest = sorted((n for n in range(len(jobs)) if n != at), key=lambda n: -abs(n - at))[:n_workers - 1]
+    first = [jobs[at]] + [jobs[n] for n in farthest]
     total = len(jobs)
     told = (lambda done, _: progress(done, total)) if callable(progress) else False
-    solved = run_jobs(first[:1], out_root, workers=1, executor=executor, scheduler=scheduler, progress=told)
-    start = plan_starts(first[0].out, load_scenario(base).horizon.labels) if not solved.records[0].reason else {}
-    rest = [with_start(j, start) if start and j is not first[0] else j for j in jobs]
-    result = run_jobs(rest, out_root, workers=workers, executor=executor, scheduler=scheduler, progress=progress)
-    if first[0].name not in solved.skipped and first[0].name in result.skipped:
-        result.skipped.remove(first[0].name)  # solved in this run, a moment before the others
+    solved = run_jobs(first, out_root, workers=n_workers, executor=executor, scheduler=scheduler, progress=told)
+    base_rec = next(r for r in solved.records if r.scenario == jobs[at].name)
+    start = plan_starts(jobs[at].out, load_scenario(base).horizon.labels) if not base_rec.reason else {}
+    rest = [with_start(j, start) if start and j not in first else j for j in jobs]
+    result = run_jobs(rest, out_root, workers=n_workers, executor=executor, scheduler=scheduler, progress=progress)
+    result.skipped = [name for name in result.skipped if name in solved.skipped or name not in {j.name for j in first}]
     return result
 
 
