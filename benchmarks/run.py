@@ -81,18 +81,20 @@ def parse_options(text: str) -> dict:
 
 
 def bench_instance(name: str, time_limit: float, reference: dict, compare_pulp: bool, first_plan: bool = True,
-                   highs_options: str = "", threads: int = 1) -> dict:
+                   highs_options: str | None = None, threads: int = 1) -> dict:
     from prioritiser.solvers import highs
 
-    highs.OPTIONS.clear()
-    highs.OPTIONS.update(parse_options(highs_options))
+    if highs_options is not None:  # None: the engine's own options (solvers/highs.py OPTIONS)
+        highs.OPTIONS.clear()
+        highs.OPTIONS.update(parse_options(highs_options))
     path = SYNTH / name / "scenario.yaml"
     portfolio = prioritiser.load(path)
     build_s, model = best_of(lambda: build_model(portfolio))
     row = {"instance": name, "initiatives": len(portfolio.initiatives), "columns": model.n_cols,
            "rows": model.A.shape[0], "nonzeros": int(model.A.nnz), "build_s": build_s,
            "time_limit": time_limit, "policy": ("LP first plan" if first_plan else "before (rank-and-place start)")
-           + (f", {highs_options}" if highs_options else "") + (f", {threads} threads" if threads != 1 else "")}
+           + (f", {highs_options or 'HiGHS defaults'}" if highs_options is not None else "")
+           + (f", {threads} threads" if threads != 1 else "")}
     if compare_pulp:
         from pulp_loop_model import build_pulp_loop_model
         t = time.perf_counter()
@@ -213,7 +215,8 @@ def main(argv=None):
     ap.add_argument("--compare", action="store_true",
                     help="also solve each instance without the first plan from the LP, side by side")
     ap.add_argument("--highs", action="append", default=None,
-                    help="HiGHS options to measure, e.g. 'mip_heuristic_effort=0.2' (repeat; '' = defaults), "
+                    help="HiGHS options to measure, e.g. 'mip_heuristic_effort=0.2' (repeat; '' = HiGHS's defaults; "
+                         "not given: the engine's own, solvers/highs.py OPTIONS), "
                          "each solved side by side per instance")
     ap.add_argument("--threads", default="1", help="solver threads to measure, comma-separated (e.g. 1,2)")
     ap.add_argument("--only", default="")
@@ -233,7 +236,7 @@ def main(argv=None):
     for limit in limits:
         for name in names:
             variants = [(fp, o, int(t)) for fp in ((True, False) if args.compare else (True,))
-                        for o in (args.highs or [""]) for t in args.threads.split(",")]
+                        for o in (args.highs or [None]) for t in args.threads.split(",")]
             for first_plan, options, threads in variants:
                 print(f"{name} at {limit:g} s{'' if first_plan else ' (before)'} {options} {threads} thread(s) ...",
                       flush=True)

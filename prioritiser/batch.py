@@ -377,7 +377,8 @@ def run_warm(jobs: list[Job], base: Path, out_root: Path, *, workers: int | None
     first = [jobs[at]] + [jobs[n] for n in farthest]
     total = len(jobs)
     told = (lambda done, _: progress(done, total)) if callable(progress) else False
-    solved = run_jobs(first, out_root, workers=n_workers, executor=executor, scheduler=scheduler, progress=told)
+    solved = run_jobs(first, out_root, workers=n_workers, executor=executor, scheduler=scheduler, progress=told,
+                      comparison=False)
     base_rec = next(r for r in solved.records if r.scenario == jobs[at].name)
     start = plan_starts(jobs[at].out, load_scenario(base).horizon.labels) if not base_rec.reason else {}
     rest = [with_start(j, start) if start and j not in first else j for j in jobs]
@@ -387,10 +388,12 @@ def run_warm(jobs: list[Job], base: Path, out_root: Path, *, workers: int | None
 
 
 def run_jobs(jobs: list[Job], out_root: Path, *, workers: int | None = None, executor: str = "local",
-             scheduler: str | None = None, progress: bool | Callable[[int, int], None] = False) -> BatchResult:
+             scheduler: str | None = None, progress: bool | Callable[[int, int], None] = False,
+             comparison: bool = True) -> BatchResult:
     """Run planned jobs (see `plan_job`) into `out_root`, isolated and resumable, and collect their
     folders into tables and comparison.csv/.xlsx: the batch runner beneath run_batch, stress, frontier and
-    the explanations. On Ctrl-C it writes the comparison of what finished and raises BatchInterrupted."""
+    the explanations. On Ctrl-C it writes the comparison of what finished and raises BatchInterrupted.
+    (`comparison=False`: no comparison files, for a first part of a batch that a second call completes.)"""
     names = [j.name for j in jobs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -446,7 +449,7 @@ def run_jobs(jobs: list[Job], out_root: Path, *, workers: int | None = None, exe
     finished = [j for j in jobs if j.name in records]
     result = collect(out_root, [j.name for j in finished], [records[j.name] for j in finished], skipped,
                      [j.out.name for j in finished])
-    if result.records:
+    if result.records and (comparison or interrupted):
         write_comparison(result)  # for what finished: a rerun solves the rest
     if interrupted:
         raise BatchInterrupted(result, len(jobs))
