@@ -112,7 +112,8 @@ def _combine(model: Model, attempts: list[SolveOutcome], clean: SolveOutcome | N
              notes: list[str]) -> SolveOutcome:
     """One outcome from several attempts: the best plan that keeps the model's rows (the others
     kept as fall-backs) and the tightest bound no known plan contradicts."""
-    plans = [a.x for a in attempts if a.x is not None and fits_model(model, a.x)]
+    found = [a.x for a in attempts if a.x is not None] + [x for a in attempts for x in a.plans]
+    plans = [x for x in found if fits_model(model, x)]
     plans.sort(key=lambda x: -model.solver_value(x))
     best = model.solver_value(plans[0]) if plans else None
     bounds = [a.bound for a in attempts if a.bound is not None and (best is None or a.bound >= best or _close(a.bound, best))]

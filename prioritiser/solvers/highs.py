@@ -120,26 +120,37 @@ class Session:
         if self.model.n_cols == 0:
             return empty_outcome(self.model, t0, NAME, self.version)
         self._prepare(time_limit, gap, start, lower, upper, presolve)
-        first_plan = self._run(t0, time_limit, stall, progress)
+        first_plan, found = self._run(t0, time_limit, stall, progress)
         if start is not None and first_plan is None:
             first_plan = 0.0  # the start itself was the first plan
-        return self._outcome(t0, first_plan)
+        out = self._outcome(t0, first_plan)
+        # HiGHS 1.16 may hand back its start while its last incumbent was better (solvers/__init__.py):
+        # the incumbent its callback showed us is kept as a plan to fall back on (checked like any other)
+        if found is not None and out.status is not Status.INFEASIBLE and \
+                (out.x is None or not np.array_equal(found, out.x)):
+            out.plans.append(found)
+        return out
 
-    def _run(self, t0: float, time_limit: float, stall, progress) -> float | None:
-        """h.solve() with our own stop: past the limit + grace, or (stall) once the plan has stalled.
+    def _run(self, t0: float, time_limit: float, stall, progress) -> tuple[float | None, np.ndarray | None]:
+        """h.solve() with our own stop: past the limit + grace, or (stall) once the plan has stalled;
+        (when the first plan came, the last incumbent HiGHS reported).
 
         (highspy's cancelSolve() stops nothing unless HandleUserInterrupt is on, and an interrupt
         flag once raised stays raised in the Highs object, stopping every later solve at once; so
         the callback here writes the flag, raised or not, on every check.)"""
         h = self.h
         first_plan, last_improvement, stop, gap_now = [None], [t0], threading.Event(), [np.inf]
+        found = [None]
 
         def on_improving(event):  # HiGHS calls back on every new incumbent
             last_improvement[0] = time.perf_counter()
             if first_plan[0] is None:
                 first_plan[0] = last_improvement[0] - t0
+            x = np.array(event.data_out.mip_solution, dtype=float)
+            if len(x) == self.model.n_cols:
+                found[0] = x
             if progress is not None:
-                progress(x=np.asarray(event.data_out.mip_solution, dtype=float), bound=event.data_out.mip_dual_bound)
+                progress(x=x, bound=event.data_out.mip_dual_bound)
 
         def on_interrupt_check(event):  # the flag outlives the solve in HiGHS: write it every time
             if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
@@ -171,7 +182,7 @@ class Session:
             timer.cancel()
             for event, fn in subscriptions:
                 event.unsubscribe(fn)
-        return first_plan[0]
+        return first_plan[0], found[0]
 
     def _outcome(self, t0: float, first_plan: float | None) -> SolveOutcome:
         h = self.h
