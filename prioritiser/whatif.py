@@ -181,12 +181,13 @@ class StressResult:
 
 def stress(scenario: str | Path, resource: str = "capital", cuts=(5, 10, 20, 30), start: str | None = None,
            out: str | Path | None = None, workers: int | None = None, progress: bool = False,
-           warm: bool = True, **options) -> StressResult:
+           warm: bool = False, **options) -> StressResult:
     """Value lost and initiatives dropped, added, moved or swapped (each against the uncut plan) as
     `resource` is cut by each percentage from `start` (default: the second financial year of the
     horizon). `progress` is run_batch's: True for a progress bar, or a function called with (cuts
     solved, cuts in all). `warm`: the uncut scenario is solved first and its plan, repaired to each
-    cut's rules, starts each cut's solve (batch.run_warm); False solves every level cold."""
+    cut's rules, starts each cut's solve (batch.run_warm); off by default, since measured it did not
+    pay (docs/performance.md: proofs, not searches, take the time)."""
     from .validate import load
 
     base_path = Path(scenario).resolve()
@@ -332,11 +333,11 @@ class FrontierResult:
 
 def frontier(scenario: str | Path, resource: str = "capital", low: float = 0.5, high: float = 1.5, steps: int = 11,
              out: str | Path | None = None, workers: int | None = None, progress: bool = False,
-             chart: bool = True, warm: bool = True, **options) -> FrontierResult:
+             chart: bool = True, warm: bool = False, **options) -> FrontierResult:
     """Best value at each level of `resource` (its whole-horizon limits scaled from `low` to `high`),
     each level re-optimised: a true frontier, not a ranking curve. `warm`: the level nearest today's
     budget is solved first and its plan, repaired to each level's rules, starts the others' solves
-    (batch.run_warm; a start is a candidate, never trusted); False solves every level cold."""
+    (batch.run_warm; a start is a candidate, never trusted); off by default, as in `stress`."""
     from .validate import load
 
     if int(steps) < 1 or min(low, high) < 0:
