@@ -3,16 +3,20 @@ command line draws from it.
 
 `engine.run` calls `progress(Progress(...))` once validation has passed and solving starts
 (stage "solving"), then with every better plan and every move of the proven bound (stage "plan",
-stage "bound"; HiGHS reports these, CBC does not). `LiveLine` keeps the latest and redraws one line
+stage "bound"; HiGHS reports these, CBC does not). A "plan" event's `checked()` gives that plan as a
+Result, through the independent checker and the status rule (`engine.finish`), for a caller that
+shows a plan while the solver is still working (the dashboard's first plan). `LiveLine` keeps the latest and redraws one line
 on a terminal (elapsed, best plan so far as NPV in £, gap), and draws nothing when its stream is
 not a terminal (piped or redirected output stays clean).
 """
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 from .formatting import money, percent
 from .result import relative_gap
@@ -28,6 +32,7 @@ class Progress:
     objective: float | None = None  # the best plan's objective (a score)
     npv: float | None = None  # the best plan's NPV in £
     bound: float | None = None  # proven bound on the objective
+    checked: Callable | None = field(default=None, repr=False, compare=False)  # stage plan: () -> its checked Result
 
     @property
     def gap(self) -> float | None:
@@ -71,8 +76,19 @@ class Reporter:
             if self.best is not None and self.best.objective is not None and objective <= self.best.objective:
                 return
             self.best = self.event("plan", objective=objective, npv=float(self.npv_of @ v) + self.npv_constant,
-                                   bound=bound)
+                                   bound=bound, checked=functools.partial(self.checked, v, bound))
         self.progress(self.best)
+
+    def checked(self, v, bound) -> "Result":
+        """Plan `v` (a column vector of the model) as the Result the engine would publish if the solve
+        stopped now: the checker and the status rule of `engine.finish` decide its status and gap."""
+        from .engine import finish
+        from .result import SolveOutcome, Status
+
+        elapsed = time.perf_counter() - self.t0
+        outcome = SolveOutcome(Status.FEASIBLE, None, bound, elapsed, self.solver, "",
+                               "the best plan so far: the solver is still working")
+        return finish(self.model, outcome, v, {}, elapsed)
 
     def __call__(self, x=None, bound=None) -> None:
         """What the solver calls: with a new plan's column values, or a bound that may have moved."""

@@ -77,10 +77,10 @@ def headline_html(result, pinned=None) -> str:
 def status_html(result, busy: bool = False, stale: bool = False, time_limit: float = 0, gap: float = 0,
                 notice: str = "", proving: bool = False) -> str:
     if proving and result is not None and result.has_plan:
-        room = f"at most {percent(result.gap, 1)} better" if result.gap is not None else "better"
+        room = f"is at most {percent(result.gap, 1)} better" if result.gap is not None else "may be better"
         return (f'<div class="pd-status status-busy" role="status" aria-live="polite">'
                 f'<span class="pd-spinner" aria-hidden="true"></span><span class="pd-status-word">FIRST PLAN</span> '
-                f'Found in under a second; the best possible plan is {esc(room)}. Proving it, or finding a better '
+                f'Checked, not yet optimised: the best possible plan {esc(room)}. Proving it, or finding a better '
                 f'one (time limit {time_limit:g} s, gap tolerance {gap:.1%})...</div>')
     if busy:
         return (f'<div class="pd-status status-busy" role="status" aria-live="polite">'

@@ -9,7 +9,10 @@ API as the command line: prioritiser.load, run, stress and compare, and report.w
 from __future__ import annotations
 
 import dataclasses
+import os
+import queue
 import tempfile
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -26,6 +29,7 @@ from prioritiser.result import Result, Status
 from prioritiser.scenario import (WEIGHT_KEYS, Adjustment, Changes, Scenario, SolverOptions, Target, target_doc,
                                   write_scenario)
 from prioritiser.solvers import silence_banner
+from prioritiser.validate import hash_files, input_files
 from prioritiser.validate import load as load_portfolio
 
 from . import uploads
@@ -34,10 +38,17 @@ from . import uploads
 # proving it within 0.5% takes most of the rest. Both are shown, and can be changed, in the page.
 DEFAULT_GAP = 0.005
 DEFAULT_TIME_LIMIT = 10.0
-QUICK_SECONDS = 0.75  # time limit of the first, quick solve (see DashboardState.solve)
+QUICK_SECONDS = 0.75  # time limit of the first, quick solve of the "two-solves" way (see DashboardState.solve)
+# How a click re-solves (DashboardState.resolve): "warm", one solve starting from the plan on screen
+# repaired to the new what-if (that first plan drawn while branch-and-bound runs); "cold", the same
+# from rank-and-place's plan alone; "two-solves", the way before issue 14: a quick solve of
+# QUICK_SECONDS shown, then a full solve from scratch. The last two are kept for
+# tests/dashboard/measure_resolve.py, which compares them side by side (PRIORITISER_DASHBOARD_RESOLVE).
+RESOLVE_WAYS = ("warm", "cold", "two-solves")
+RESOLVE_ENV = "PRIORITISER_DASHBOARD_RESOLVE"
 STRESS_CUTS = (0, 5, 10, 20, 30)
 CACHE_SIZE = 16
-# Results by (scenario as YAML, portfolio files' stamps): the same inputs are never solved twice in a process.
+# Results by input (_cache_key): the same inputs are never solved twice in a process.
 _CACHE: OrderedDict[str, Result] = OrderedDict()
 
 # Traits that are inputs to the model: changing one makes the current plan stale.
@@ -76,10 +87,10 @@ def _pct_scale(pct: float) -> float:
 
 
 def _cache_key(scenario: Scenario) -> str:
-    src = Path(scenario.portfolio)
-    files = sorted(src.glob("*")) if src.is_dir() else [src]
-    stamp = ";".join(f"{f.name}:{f.stat().st_mtime_ns}:{f.stat().st_size}" for f in files if f.exists())
-    return scenario.to_yaml() + "\n#" + stamp
+    """Everything that changes the answer: the scenario as one YAML document (every setting and
+    adjustment, the solver, its time limit and gap) and the input hash of every file a run reads
+    (validate.hash_files, the hash of summary.json and of the batch runner's cache)."""
+    return scenario.to_yaml() + "\n# inputs " + hash_files(input_files(scenario))
 
 
 def _remember(key: str, result: Result) -> None:
@@ -126,7 +137,8 @@ class DashboardState(HasTraits):
     gap = Float(DEFAULT_GAP)
     solver = Unicode("highs")
     auto_solve = Bool(False, help="re-optimise on every change (the page has an Optimise button instead)")
-    quick_first = Bool(True, help=f"show a first plan after {QUICK_SECONDS:g} s, then prove it (see solve)")
+    quick_first = Bool(True, help="show a first plan at once, then prove it (see solve)")
+    resolve = Unicode("warm", help=f"how a click re-solves: one of {RESOLVE_WAYS} (see RESOLVE_WAYS)")
 
     # --- what came back
     busy = Bool(False)
@@ -155,6 +167,9 @@ class DashboardState(HasTraits):
         # uploads and stress runs live here; removed by close() (or at exit)
         self._work = tempfile.TemporaryDirectory(prefix="prioritiser-dashboard-")
         self._uploads = 0
+        kwargs.setdefault("resolve", os.environ.get(RESOLVE_ENV) or "warm")
+        if kwargs["resolve"] not in RESOLVE_WAYS:
+            raise ValueError(f"{RESOLVE_ENV} must be one of {', '.join(RESOLVE_WAYS)}, not {kwargs['resolve']!r}")
         super().__init__(**kwargs)
         self.scenarios = dict(scenarios if scenarios is not None else bundled_scenarios())
         if scenario is None and self.scenarios:
@@ -279,24 +294,28 @@ class DashboardState(HasTraits):
         if self.auto_solve and self.base is not None and not self.busy and not self._quiet:
             self.solve()
 
-    def run(self, scenario: Scenario) -> Result:
-        """prioritiser.run (engine.run) with a small cache: the same inputs are never solved twice."""
+    def run(self, scenario: Scenario, **options) -> Result:
+        """prioritiser.run (engine.run) with a small cache: the same inputs are never solved twice.
+        `options` (engine.run's progress and start) change how the answer is found, not the
+        question: a cached result is as checked, and as proven, as a new one would be."""
         key = _cache_key(scenario)
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
         silence_banner()
-        result = engine.run(scenario)
+        result = engine.run(scenario, **options)
         _remember(key, result)
         return result
 
     def solve(self, quick: bool | None = None) -> Result | None:
         """Solve the current what-if and publish the result (views update from `result`).
 
-        With `quick_first`, a first plan is solved with a short time limit (QUICK_SECONDS) and shown
-        at once, honestly labelled with its gap; unless that plan is already proven, the full solve
-        (the page's time limit and gap) follows and replaces it. The final result is always the one
-        `prioritiser run` gives for the downloaded scenario."""
+        With `quick_first`, a first plan is shown at once, honestly labelled: the best of the plan on
+        screen repaired to the new what-if's rules and rank-and-place's, through the checker and the
+        status rule like any plan; the solve (the page's time limit and gap) then starts from it and
+        replaces it (see RESOLVE_WAYS for the other ways). The final result is proven to the same
+        gap as `prioritiser run` proves the downloaded scenario; where several plans are within
+        that gap of the best, it may be another of them."""
         if self.base is None:
             return None
         t0 = time.perf_counter()
@@ -329,23 +348,74 @@ class DashboardState(HasTraits):
 
     def _solve(self, scenario: Scenario, quick: bool, t0: float) -> tuple[Result, Result | None]:
         """The final result, and the first plan shown on the way to it (None if there was none)."""
-        key = _cache_key(scenario)
-        if key in _CACHE or not quick or scenario.solver.time_limit <= QUICK_SECONDS + 1e-9:
+        if _cache_key(scenario) in _CACHE:
             return self.run(scenario), None
-        silence_banner()
-        first = engine.run(scenario, time_limit=QUICK_SECONDS)
-        if first.status in (Status.OPTIMAL, Status.INFEASIBLE) and first.message == "":
-            # proven before the short limit: the full run would retrace the same search exactly
-            _remember(key, first)
-            return first, None
-        if not first.has_plan:
-            return self.run(scenario), None
+        if self.resolve == "two-solves":
+            return self._two_solves(scenario, quick, t0)
+        start = self.nearest_starts(scenario) if self.resolve == "warm" else None
+        return self._solve_beside(scenario, quick, start, t0)
+
+    def _solve_beside(self, scenario: Scenario, quick: bool, start: dict | None, t0: float):
+        """engine.run in a thread of its own, the first plan drawn here while branch-and-bound runs."""
+        handed: queue.Queue = queue.Queue()
+        silence_banner()  # (here: it points the process's stdout away for a moment)
+
+        def show_first(event) -> None:  # engine.run's progress, in its thread: the plan it starts from
+            if quick and event.stage == "plan" and event.checked is not None:
+                first = event.checked()
+                if first.has_plan:  # (a plan the checker fails is never shown)
+                    handed.put(("first", first))
+        show_first.wants_plans = False  # the solver's later plans stay inside it: one drawing before, one after
+
+        def work() -> None:
+            try:
+                handed.put(("final", self.run(scenario, progress=show_first, start=start)))
+            except BaseException as exc:  # raised again in the caller's thread
+                handed.put(("error", exc))
+        threading.Thread(target=work, name="prioritiser-dashboard-solve", daemon=True).start()
+        shown = None
+        while True:
+            kind, got = handed.get()
+            if kind == "error":
+                raise got
+            if kind == "final":
+                return got, shown
+            if shown is None and handed.empty():  # (not when the final result is already in)
+                shown = got
+                self._show_first(scenario, got, t0)
+
+    def nearest_starts(self, scenario: Scenario) -> dict | None:
+        """The nearest solved plan, for the warm start of `scenario`: the plan on screen (the what-if
+        the user is changing), when it is of the same portfolio and horizon. engine.run repairs it to
+        the new what-if's rules and starts from it only when it beats rank-and-place's plan."""
+        shown, solved = self.result, self.solved_scenario
+        if shown is None or not shown.has_plan or solved is None:
+            return None
+        if solved.portfolio != scenario.portfolio or solved.horizon != scenario.horizon:
+            return None
+        return dict(shown.starts)
+
+    def _show_first(self, scenario: Scenario, first: Result, t0: float) -> None:
         with self.hold_trait_notifications():
             self.proving = True
             self.busy = False
         self._publish(scenario, first)
         self.first_plan_seconds = time.perf_counter() - t0
         self.busy = True
+
+    def _two_solves(self, scenario: Scenario, quick: bool, t0: float) -> tuple[Result, Result | None]:
+        """The way before issue 14: a quick solve (QUICK_SECONDS) shown, then a full solve from scratch."""
+        if not quick or scenario.solver.time_limit <= QUICK_SECONDS + 1e-9:
+            return self.run(scenario), None
+        silence_banner()
+        first = engine.run(scenario, time_limit=QUICK_SECONDS)
+        if first.status in (Status.OPTIMAL, Status.INFEASIBLE) and first.message == "":
+            # proven before the short limit: the full run would retrace the same search exactly
+            _remember(_cache_key(scenario), first)
+            return first, None
+        if not first.has_plan:
+            return self.run(scenario), None
+        self._show_first(scenario, first, t0)
         return self.run(scenario), first
 
     def _publish(self, scenario: Scenario, result: Result) -> None:

@@ -237,8 +237,9 @@ class MoneyRules(Section):
 
 class SolverSettings(Section):
     title = "Solver"
-    help = ("A plan is usually found within a second; proving it best within the gap tolerance takes a second or "
-            "two more. A plan stopped by the time limit is shown as feasible, with its gap.")
+    help = ("A first plan (the plan on screen kept to the new limits, or the ranking's) is shown at once; proving "
+            "the best within the gap tolerance takes a few seconds more. A plan stopped by the time limit is shown "
+            "as feasible, with its gap.")
     observes = ("base", "time_limit", "gap", "solver", "quick_first", "auto_solve")
 
     def body(self) -> list[W.Widget]:
@@ -248,7 +249,7 @@ class SolverSettings(Section):
                                                  style=LABEL_WIDTH, layout=WIDE), "gap-tolerance")
         self.solver = W.Dropdown(description="Solver", options=[(SOLVER_LABELS[n], n) for n in SOLVER_NAMES],
                                  style=LABEL_WIDTH, layout=WIDE)
-        self.quick = with_class(W.Checkbox(description="Show a first plan within a second, then prove it",
+        self.quick = with_class(W.Checkbox(description="Show a first plan at once, then prove it",
                                            indent=False, layout=WIDE), "quick-first")
         self.auto = with_class(W.Checkbox(description="Re-optimise on every change", indent=False, layout=WIDE),
                                "auto-solve")
