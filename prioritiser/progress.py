@@ -76,17 +76,18 @@ class Reporter:
             if self.best is not None and self.best.objective is not None and objective <= self.best.objective:
                 return
             self.best = self.event("plan", objective=objective, npv=float(self.npv_of @ v) + self.npv_constant,
-                                   bound=bound, checked=functools.partial(self.checked, v, bound))
+                                   bound=bound, checked=functools.partial(self.checked, v))
         self.progress(self.best)
 
-    def checked(self, v, bound) -> "Result":
-        """Plan `v` (a column vector of the model) as the Result the engine would publish if the solve
-        stopped now: the checker and the status rule of `engine.finish` decide its status and gap."""
+    def checked(self, v) -> "Result":
+        """Plan `v` (a column vector of the model) as a Result, through the checker and the status rule
+        of `engine.finish`. Without a bound: the solver's bound so far is a claim that only the end of
+        the solve audits (solvers.solve), so the plan is `feasible` with its gap unknown."""
         from .engine import finish
         from .result import SolveOutcome, Status
 
         elapsed = time.perf_counter() - self.t0
-        outcome = SolveOutcome(Status.FEASIBLE, None, bound, elapsed, self.solver, "",
+        outcome = SolveOutcome(Status.FEASIBLE, None, None, elapsed, self.solver, "",
                                "the best plan so far: the solver is still working")
         return finish(self.model, outcome, v, {}, elapsed)
 
