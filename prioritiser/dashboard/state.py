@@ -38,10 +38,9 @@ from . import uploads
 # proving it within 0.5% takes most of the rest. Both are shown, and can be changed, in the page.
 DEFAULT_GAP = 0.005
 DEFAULT_TIME_LIMIT = 10.0
-QUICK_SECONDS = 0.75  # the solver's best plan so far is drawn this long after the click (the time limit of
-#                       the first, quick solve of the "two-solves" way; see DashboardState.solve)
+QUICK_SECONDS = 0.75  # time limit of the first, quick solve of the "two-solves" way (see DashboardState.solve)
 # How a click re-solves (DashboardState.resolve): "warm", one solve starting from the plan on screen
-# repaired to the new what-if (drawn at once, then the solver's best at QUICK_SECONDS); "cold", the same
+# repaired to the new what-if (that first plan drawn while branch-and-bound runs); "cold", the same
 # from rank-and-place's plan alone; "two-solves", the way before issue 14: a quick solve of
 # QUICK_SECONDS shown, then a full solve from scratch. The last two are kept for
 # tests/dashboard/measure_resolve.py, which compares them side by side (PRIORITISER_DASHBOARD_RESOLVE).
@@ -313,12 +312,10 @@ class DashboardState(HasTraits):
 
         With `quick_first`, a first plan is shown at once, honestly labelled: the best of the plan on
         screen repaired to the new what-if's rules and rank-and-place's, through the checker and the
-        status rule like any plan; the solve (the page's time limit and gap) starts from it, its best
-        plan so far is shown QUICK_SECONDS after the click if better, and its final result replaces
-        them (see RESOLVE_WAYS for the other ways). Shown plans carry no bound: the solver's bound is
-        audited only when it ends. The final result is proven to the same
-        gap as `prioritiser run` proves the downloaded scenario; where several plans are within
-        that gap of the best, it may be another of them."""
+        status rule like any plan (without a bound: nothing is proven yet); the solve (the page's
+        time limit and gap) starts from it and its final result replaces it (see RESOLVE_WAYS for
+        the other ways). The final result is proven to the same gap as `prioritiser run` proves the
+        downloaded scenario; where several plans are within that gap of the best, it may be another."""
         if self.base is None:
             return None
         t0 = time.perf_counter()
@@ -360,20 +357,16 @@ class DashboardState(HasTraits):
 
     def _solve_beside(self, scenario: Scenario, quick: bool, start: dict | None, t0: float):
         """engine.run in a thread of its own; here, while branch-and-bound runs, the plan it starts from
-        is drawn at once and, QUICK_SECONDS after the click, the solver's best plan if that is better."""
+        is drawn (one drawing before the end: a second would slow the proof and churn the page)."""
         handed: queue.Queue = queue.Queue()
-        best: list = []  # the solver's latest better plan (a progress event)
         silence_banner()  # (here: it points the process's stdout away for a moment)
 
-        def progress(event) -> None:  # engine.run's progress, in its threads
-            if event.stage != "plan" or event.checked is None:
-                return
-            if not best:  # the plan it starts from, before branch-and-bound
+        def progress(event) -> None:  # engine.run's progress, in its thread: the plan it starts from
+            if event.stage == "plan" and event.checked is not None:
                 first = event.checked()
                 if first.has_plan:  # (a plan the checker fails is never shown)
                     handed.put(("first", first))
-            best[:] = [event]
-        progress.wants_plans = quick  # the solver's own plans, only to be shown
+        progress.wants_plans = False  # the solver's later plans stay inside it
 
         def work() -> None:
             try:
@@ -381,18 +374,9 @@ class DashboardState(HasTraits):
             except BaseException as exc:  # raised again in the caller's thread
                 handed.put(("error", exc))
         threading.Thread(target=work, name="prioritiser-dashboard-solve", daemon=True).start()
-        shown, waiting = None, quick
+        shown = None
         while True:
-            try:
-                kind, got = handed.get(timeout=max(0.0, t0 + QUICK_SECONDS - time.perf_counter()) if waiting else None)
-            except queue.Empty:  # QUICK_SECONDS after the click: the solver's best so far, if better
-                waiting = False
-                better = best[0].checked() if shown is not None and handed.empty() else None
-                if better is not None and better.has_plan and better.objective > shown.objective + 1e-6 * abs(
-                        shown.objective) and handed.empty():
-                    shown = better
-                    self._show_first(scenario, better, t0)
-                continue
+            kind, got = handed.get()
             if kind == "error":
                 raise got
             if kind == "final":
@@ -417,7 +401,7 @@ class DashboardState(HasTraits):
             self.proving = True
             self.busy = False
         self._publish(scenario, first)
-        self.first_plan_seconds = self.first_plan_seconds or time.perf_counter() - t0
+        self.first_plan_seconds = time.perf_counter() - t0
         self.busy = True
 
     def _two_solves(self, scenario: Scenario, quick: bool, t0: float) -> tuple[Result, Result | None]:

@@ -141,12 +141,11 @@ def test_a_warm_started_resolve_repairs_the_plan_on_screen_and_is_checked_and_pr
         final = proven(st.solve(), st.gap)
         assert counted[-1]["start"] == on_screen.starts  # warm started from the plan on screen
         assert engine._as_given(final.model, on_screen.starts) is None  # which breaks the cut: repaired
-        assert 2 <= len(seen) <= 3 and seen[-1] is final  # the start, maybe the solver's best at 0.75 s, the end
+        assert len(seen) == 2 and seen[-1] is final  # the plan it starts from, then the end
         assert seen[0].starts == _started_from(final, on_screen.starts)  # the plan it starts from is drawn first
         for shown in seen[:-1]:
             assert checked(shown).status is Status.FEASIBLE and shown.bound is None  # no bound: nothing proven
-        values = [r.objective for r in seen]
-        assert values == sorted(values) or abs(values[-1] - values[-2]) <= 1e-6 * abs(values[-1])
+        assert seen[0].objective <= final.objective + 1e-6 * abs(final.objective)
         assert 0 < st.first_plan_seconds < st.last_solve_seconds
         cold = proven(engine.run(scenario), st.gap)
         assert "start" not in counted[-1]
