@@ -19,6 +19,7 @@ The constants these leave (stop costs, drop penalties) are `Model.objective_cons
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -579,9 +580,46 @@ def _capacity_rows(b: _Build) -> Rows:
                   capacity_row=kept)
 
 
+def precedence_form() -> str:
+    """How precedence rows are written: "disaggregated" (the default), "first:K" or "short:W" (mixed forms,
+    measured by benchmarks/formulation.py and not kept: see docs/performance.md). The switch is the
+    environment variable PRIORITISER_PRECEDENCE, read at every build."""
+    return os.environ.get("PRIORITISER_PRECEDENCE", "disaggregated").strip() or "disaggregated"
+
+
+def _kept_precedence(form: str, t: np.ndarray, first: np.ndarray, last: np.ndarray, ready: np.ndarray) -> np.ndarray | None:
+    """Which cumulative rows (link, t) a mixed form keeps (None: all). Always the row at the window's last
+    start (it says y_succ <= the predecessor started in time) and the rows before `ready`, the first period
+    the predecessor can be done by (they only fix columns at 0); "first:K" also the K periods from `ready`
+    on, "short:W" every row of a link whose window has at most W starts."""
+    if form == "disaggregated":
+        return None
+    kind, _, n = form.partition(":")
+    if kind not in ("first", "short") or not n.isdigit():
+        raise ValueError(f"PRIORITISER_PRECEDENCE: {form!r} is not disaggregated, first:K or short:W")
+    keep = (t >= last) | (t < ready)
+    return keep | ((t - ready < int(n)) if kind == "first" else (last - first + 1 <= int(n)))
+
+
+def _start_time_rows(b: _Build, pred: np.ndarray, succ: np.ndarray, shift: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """One row per link: S_succ - S_pred - M y_succ >= shift - M, with S = sum s x[., s] and M = shift + the
+    predecessor's last start (both at least 0, so an empty window makes no impossible row), written as
+    -S_succ + S_pred + M y_succ <= M - shift. With y_succ <= y_pred selected in time (the last cumulative row) it holds exactly the integer plans the
+    cumulative rows hold: y_succ = 1 gives S_succ >= S_pred + shift; y_succ = 0 gives S_pred <= last."""
+    cols = b.cols
+    big_m = np.maximum(shift + np.maximum(cols.last[pred], 0), 0).astype(float)
+    o1, c1 = cols.of(succ)
+    o2, c2 = cols.of(pred)
+    values = np.concatenate([-cols.start[c1] + big_m[o1], cols.start[c2].astype(float)])
+    A = sp.csr_matrix((values, (np.concatenate([o1, o2]), np.concatenate([c1, c2]))), shape=(len(succ), cols.n))
+    return A, big_m - shift
+
+
 def _precedence_rows(b: _Build) -> Rows | None:
     """Finish-to-start and start-to-start links in cumulative (disaggregated) form, one row per link
-    and period t of the successor's window: sum_{s <= t} x[succ, s] <= sum_{s <= t - shift} x[pred, s]."""
+    and period t of the successor's window: sum_{s <= t} x[succ, s] <= sum_{s <= t - shift} x[pred, s].
+    A mixed form (`precedence_form`) keeps some of these rows and adds one start-time row per link
+    that lost any (`_start_time_rows`): the same integer plans, a weaker LP, fewer nonzeros."""
     p, cols = b.p, b.cols
     dep_row, pred, succ = b.links(("finish_to_start", "start_to_start"))
     if not len(dep_row):
@@ -592,14 +630,24 @@ def _precedence_rows(b: _Build) -> Rows | None:
     first, last = cols.first[succ], cols.last[succ]
     # an empty successor window still needs y_succ <= y_pred: use one row at t = its last start
     link, t = _ranges(first, np.maximum(last, first) + 1)
+    ready = np.maximum(first, cols.first[pred] + shift)
+    keep = _kept_precedence(precedence_form(), t, first[link], np.maximum(last, first)[link], ready[link])
+    if keep is not None:
+        link, t = link[keep], t[keep]
     o1, c1 = cols.of(succ[link], np.clip(t - first[link] + 1, 0, cols.n_start[succ][link]))
     upto = np.clip(t - shift[link] - cols.first[pred][link] + 1, 0, cols.n_start[pred][link])
     o2, c2 = cols.of(pred[link], upto)
     A = sp.csr_matrix((np.concatenate([np.ones(len(c1)), -np.ones(len(c2))]),
                        (np.concatenate([o1, o2]), np.concatenate([c1, c2]))), shape=(len(link), cols.n))
+    hi = np.zeros(len(link))
+    if keep is not None:  # the links that lost a row get their start-time row
+        short = np.flatnonzero(np.bincount(link, minlength=len(dep_row)) < np.maximum(last - first + 1, 1))
+        A_s, hi_s = _start_time_rows(b, pred[short], succ[short], shift[short])
+        A, hi = sp.vstack([A, A_s]).tocsr(), np.concatenate([hi, hi_s])
+        link, t = np.concatenate([link, short]), np.concatenate([t, np.maximum(last, first)[short]])
     ids = p.ids.to_numpy(object)
     labels = np.array([p.horizon.label(k) for k in range(int(t.max()) + 1)], dtype=object)
-    return b.rows("precedence", A, np.full(len(link), -INF), np.zeros(len(link)), period=labels[t],
+    return b.rows("precedence", A, np.full(len(link), -INF), hi, period=labels[t],
                   predecessor=ids[pred][link], successor=ids[succ][link], dependency=typ[link],
                   dependency_row=dep_row[link])
 
