@@ -2,7 +2,7 @@
 measures them; docs/performance.md, "Formulation directions").
 
 - The mixed precedence forms (PRIORITISER_PRECEDENCE=first:K / short:W): for every precedence link of
-  synth-200 (1,149 links, windows up to 20 starts) and the sample trust, every pair of options (not
+  synth-200 (99 links, windows of 15-20 starts) and the sample trust, every pair of options (not
   selected, or each start of the predecessor and of the successor) passes the link's rows in the mixed
   form exactly when it passes them in the disaggregated one; every other family is unchanged; and a cold
   solve reaches the same proven optimum, the checker passing, on the sample trust and random portfolios.
