@@ -241,9 +241,10 @@ def table(results: dict) -> str:
                 rows_txt = f"{r['rows']:,}"
             else:
                 variant, rows_txt = r["variant"], f"{r['rows']:,} ({r['precedence_rows']:,})"
+            checker = "-" if "checker" not in r else "pass" if r["checker"] else "FAIL"
             lines.append(f"| {name} | {variant} | {rows_txt} | {r['nonzeros']:,} | {fmt(r.get('lp_s'), '.2f')} | "
                          f"{fmt(r.get('lp_ratio'), '.3%')} | {fmt(r.get('mip_ratio'), '.2%')} | "
-                         f"{fmt(r.get('mip_gap'), '.2%')} | {'-' if 'checker' not in r else 'pass' if r['checker'] else 'FAIL'} | "
+                         f"{fmt(r.get('mip_gap'), '.2%')} | {checker} | "
                          f"{r.get('load', format(r['load_lp'], '.1f'))} |")
     return "\n".join(lines)
 
@@ -273,7 +274,8 @@ def main(argv=None) -> None:
         print(table({name: rows}).split("\n", 2)[2], f"| identical initiatives: {symmetry[name]} |", flush=True)
     out = ROOT / "benchmarks" / "results" / "formulation.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"started": started, "command": " ".join(["benchmarks/formulation.py", *(argv or sys.argv[1:])]),
+    command = " ".join(["benchmarks/formulation.py", *(argv or sys.argv[1:])])
+    out.write_text(json.dumps({"started": started, "command": command,
                                "results": results, "identical": symmetry}, indent=1, default=float))
     print(f"\nMeasured {started}, `python benchmarks/formulation.py {' '.join(argv or sys.argv[1:])}`\n")
     print(table(results))

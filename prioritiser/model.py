@@ -587,7 +587,8 @@ def precedence_form() -> str:
     return os.environ.get("PRIORITISER_PRECEDENCE", "disaggregated").strip() or "disaggregated"
 
 
-def _kept_precedence(form: str, t: np.ndarray, first: np.ndarray, last: np.ndarray, ready: np.ndarray) -> np.ndarray | None:
+def _kept_precedence(form: str, t: np.ndarray, first: np.ndarray, last: np.ndarray,
+                     ready: np.ndarray) -> np.ndarray | None:
     """Which cumulative rows (link, t) a mixed form keeps (None: all). Always the row at the window's last
     start (it says y_succ <= the predecessor started in time) and the rows before `ready`, the first period
     the predecessor can be done by (they only fix columns at 0); "first:K" also the K periods from `ready`
@@ -601,11 +602,13 @@ def _kept_precedence(form: str, t: np.ndarray, first: np.ndarray, last: np.ndarr
     return keep | ((t - ready < int(n)) if kind == "first" else (last - first + 1 <= int(n)))
 
 
-def _start_time_rows(b: _Build, pred: np.ndarray, succ: np.ndarray, shift: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+def _start_time_rows(b: _Build, pred: np.ndarray, succ: np.ndarray,
+                     shift: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
     """One row per link: S_succ - S_pred - M y_succ >= shift - M, with S = sum s x[., s] and M = shift + the
     predecessor's last start (both at least 0, so an empty window makes no impossible row), written as
-    -S_succ + S_pred + M y_succ <= M - shift. With y_succ <= y_pred selected in time (the last cumulative row) it holds exactly the integer plans the
-    cumulative rows hold: y_succ = 1 gives S_succ >= S_pred + shift; y_succ = 0 gives S_pred <= last."""
+    -S_succ + S_pred + M y_succ <= M - shift. With y_succ <= the predecessor selected in time (the last
+    cumulative row) it holds exactly the integer plans the cumulative rows hold: y_succ = 1 gives
+    S_succ >= S_pred + shift; y_succ = 0 gives S_pred <= its last start, always true."""
     cols = b.cols
     big_m = np.maximum(shift + np.maximum(cols.last[pred], 0), 0).astype(float)
     o1, c1 = cols.of(succ)

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 import prioritiser
 from prioritiser.model import build_model
@@ -97,7 +96,8 @@ def _solved(path, monkeypatch, form=None):
 
 def test_mixed_precedence_reaches_the_same_optimum(tmp_path, monkeypatch):
     # random portfolios of 30-40 initiatives with 7, 14 and 16 links
-    cases = [BASELINE] + [random_case(seed, gap=0.0, initiatives=(30, 40)).write(tmp_path / str(seed)) for seed in (1, 4, 6)]
+    cases = [BASELINE] + [random_case(seed, gap=0.0, initiatives=(30, 40)).write(tmp_path / str(seed))
+                          for seed in (1, 4, 6)]
     for path in cases:
         want = _solved(path, monkeypatch)
         for form in ("first:0", "first:2"):
@@ -164,7 +164,8 @@ def test_identical_initiatives_are_found(tmp_path):
     lone = next(i for i in ini["id"] if i not in linked and i not in set(fund.get("milestone", [])))
     copy = ini[ini["id"] == lone].assign(id=lone + "-copy")
     pd.concat([ini, copy]).to_csv(folder / "initiatives.csv", index=False)
-    pd.concat([dem, dem[dem["initiative"] == lone].assign(initiative=lone + "-copy")]).to_csv(folder / "demands.csv", index=False)
+    copied = dem[dem["initiative"] == lone].assign(initiative=lone + "-copy")
+    pd.concat([dem, copied]).to_csv(folder / "demands.csv", index=False)
     model = build_model(prioritiser.load(tmp_path / "baseline.yaml"))
     groups = F.identical_groups(model)
     assert [sorted(model.portfolio.ids[g]) for g in groups] == [[lone, lone + "-copy"]]
