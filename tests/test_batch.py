@@ -91,6 +91,7 @@ def test_batch_of_twenty_survives_failures_and_resumes(twenty, tmp_path):
     assert set(run_ids) - set(third.skipped) == {"good-03"}
 
 
+@pytest.mark.serial  # the killed worker must be gone within 30 s of a 5 s deadline
 def test_slow_worker_process_group_is_killed(tmp_path):
     slow = tmp_path / "slow.yaml"
     slow.write_text(yaml.safe_dump({"name": "slow", "extends": str(SYNTH / "quarterly-1000" / "scenario.yaml"),

@@ -22,6 +22,9 @@ from prioritiser.scenario import load_scenario
 from prioritiser.solvers import cbc, highs
 from prioritiser.validate import build_portfolio
 
+# serial: each run must end within 0.15 s of its deadline, which a busy sibling worker would blur
+pytestmark = pytest.mark.serial
+
 ANOMALY = Path(__file__).resolve().parent / "data" / "start-anomaly-negative" / "scenario.yaml"
 
 

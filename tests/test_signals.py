@@ -25,7 +25,7 @@ import yaml
 
 from prioritiser.batch import RUN_RECORD, read_record
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # serial: Ctrl-C must stop a run within 10 s
 
 ROOT = Path(__file__).resolve().parents[1]
 SLOW = ROOT.parent / "shared" / "benchmarks" / "synthetic" / "quarterly-1000" / "scenario.yaml"

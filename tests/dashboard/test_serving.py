@@ -24,6 +24,8 @@ from prioritiser.dashboard.serve import choose_token, is_loopback, notebook_path
 from prioritiser.dashboard.upload_button import UploadButton, upload_limit_bytes
 
 SECONDS = 20  # "refused in seconds", on a loaded machine
+# serial: the idle kernel is culled on a wall-clock timer and the page is polled for within seconds
+pytestmark = pytest.mark.serial
 
 
 def _free_port() -> int:
