@@ -27,7 +27,7 @@ validate: $(STAMP)
 # that PYTEST_ARGS leaves without a test (pytest's exit 5) counts as passed, unless both are empty.
 JOBS ?= 2
 define two_phases
-	@$(PY) -m pytest -q --timeout=600 -n $(JOBS) -m "$(1)not serial" $(PYTEST_ARGS); parallel=$$?; \
+	@$(PY) -m pytest -q --timeout=600 -n $(JOBS) --dist worksteal -m "$(1)not serial" $(PYTEST_ARGS); parallel=$$?; \
 	$(PY) -m pytest -q --timeout=600 -m "$(1)serial" $(PYTEST_ARGS); serial=$$?; \
 	echo "make: parallel phase exit $$parallel, serial phase exit $$serial"; \
 	case "$$parallel$$serial" in 00|05|50) ;; *) exit 1 ;; esac
