@@ -448,6 +448,16 @@ class _Reader:
     def error(self, column: str, message: str, where: str | None = None) -> None:
         self.issues.append(Issue("error", where or self.at(column), message, column=column))
 
+    def listed(self, key: str, shape: str) -> list:
+        """The list under `key`: [] when it is absent or not a list (reported, `shape` saying what a list
+        looks like, unless it is a mapping, which the key check reported already)."""
+        items = self.doc.get(key)
+        if items is None or isinstance(items, list):
+            return items or []
+        if not isinstance(items, dict):
+            self.error(key, f"must be a list{shape}")
+        return []
+
     def section(self, key: str) -> dict:
         value = self.doc.get(key)
         return value if isinstance(value, dict) else {}
@@ -619,14 +629,8 @@ def _read_optimism_bias(r: _Reader) -> OptimismBias:
 
 def _read_targets(r: _Reader, horizon: Horizon | None) -> list[Target]:
     """`targets:` a list of {measure, financial_year, at_least}; a year outside the horizon is an error."""
-    items = r.doc.get("targets")
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        if not isinstance(items, dict):  # a mapping was reported by the key check already
-            r.error("targets", "must be a list like [{measure: cash_releasing_savings, financial_year: "
-                    "'2027/28', at_least: 1500000}]")
-        return []
+    items = r.listed("targets", " like [{measure: cash_releasing_savings, financial_year: '2027/28', "
+                     "at_least: 1500000}]")
     where = r.at("targets")
     got = [_read_target(r, item, f"targets[{n}]", where, horizon) for n, item in enumerate(items)]
     seen: dict[tuple[str, str], str] = {}
@@ -682,13 +686,7 @@ def _read_approved_plan(r: _Reader) -> Path | None:
 
 
 def _read_adjustments(r: _Reader, horizon: Horizon | None) -> list[Adjustment]:
-    items = r.doc.get("adjustments")
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        if not isinstance(items, dict):  # a mapping was reported by the key check already
-            r.error("adjustments", "must be a list")
-        return []
+    items = r.listed("adjustments", "")
     where = r.at("adjustments")
     got = (_read_adjustment(r, item, f"adjustments[{n}]", where, horizon) for n, item in enumerate(items))
     return [adj for adj in got if adj is not None]

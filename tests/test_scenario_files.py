@@ -375,3 +375,13 @@ def test_scenario_defaults_come_from_the_schema():
     assert settings.external is SCENARIO["external"].default
     assert (solver.name, solver.time_limit, solver.gap) == tuple(SCENARIO["solver"][k].default
                                                                  for k in ("name", "time_limit", "gap"))
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("targets", 5, "must be a list like [{measure: cash_releasing_savings"),
+    ("adjustments", "capital", "must be a list"),
+])
+def test_a_list_section_given_as_a_single_value_is_named(tmp_path, key, value, says):
+    write_portfolio(tmp_path / "trust")
+    path = write_yaml(tmp_path / "s.yaml", {"portfolio": "trust", "horizon": HORIZON, key: value})
+    assert one_error(path, key).message.startswith(says)
