@@ -49,8 +49,14 @@ VIOLATION = 1e-4  # a cover enters when the LP exceeds it by this much
 
 def lp_relaxation(model: Model, time_limit: float = 120.0) -> tuple[np.ndarray | None, float, float | None]:
     """(LP optimum's columns or None, seconds, its objective: the LP bound with the constant)."""
-    from prioritiser.solvers.highs import _S, load
+    import highspy
 
+    from prioritiser.solvers.highs import _S, _use_threads, load
+
+    # HiGHS's one thread scheduler per process, started afresh: an earlier solve in this process (a test
+    # run before this one in the same worker) may have sized it otherwise or left it stopped
+    highspy.Highs.resetGlobalScheduler(True)
+    _use_threads(1)
     lp = load(model, integer=False)
     lp.setOptionValue("time_limit", float(time_limit))
     lp.setOptionValue("threads", 1)
@@ -58,6 +64,8 @@ def lp_relaxation(model: Model, time_limit: float = 120.0) -> tuple[np.ndarray |
     lp.solve()
     seconds = time.perf_counter() - t
     if lp.getModelStatus() != _S.kOptimal:
+        print(f"  LP relaxation of {model.portfolio.name}: {lp.modelStatusToString(lp.getModelStatus())} "
+              f"after {seconds:.1f} s", file=sys.stderr)
         return None, seconds, None
     x = np.asarray(lp.getSolution().col_value, dtype=float)
     return x, seconds, model.solver_value(x)
